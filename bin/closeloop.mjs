@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The CLI is TypeScript run directly by Node >= 22.18 (type stripping); this file only forwards to it.
+await import('../src/cli/main.ts');

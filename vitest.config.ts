@@ -1,0 +1,39 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests that touch the database are named *.db.test.ts and run once per database kind: always on PGlite
+// (in-process), and again on the real PostgreSQL when TEST_DATABASE_URL is set (CI always sets it).
+const dbKinds = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+
+export default defineConfig({
+  test: {
+    // The machine has 2 cores; more workers only make PGlite start-up slower.
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts', 'connectors/**/*.test.ts'],
+          exclude: ['**/*.db.test.ts', 'test/bench/**', 'node_modules/**'],
+        },
+      },
+      ...dbKinds.map((kind) => ({
+        extends: true as const,
+        test: {
+          name: kind,
+          include: ['test/**/*.db.test.ts'],
+          env: { CLOSELOOP_TEST_DB: kind },
+        },
+      })),
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['web-snippet/test/**/*.test.ts'],
+        },
+      },
+    ],
+  },
+});
