@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     // The machine has 2 cores; more workers only make PGlite start-up slower.
     maxWorkers: 2,
+    globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [

@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema/index.ts';
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Run a raw, parameterised statement and get its rows as plain objects. */
+  query<T extends Record<string, unknown>>(statement: SQL): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+
+export type DatabaseOptions =
+  | { kind: 'postgres'; url: string; max?: number }
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob };
+
+/**
+ * Open the database and bring its schema up to date. PostgreSQL when a URL is given; otherwise PGlite,
+ * in `dataDir` (created if needed) or in memory. Several processes may start at once against one
+ * PostgreSQL: migrations run under an advisory lock so exactly one applies them.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.kind === 'postgres') return openPostgres(options.url, options.max ?? 10);
+  return openPglite(options.dataDir, options.loadDataDir);
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const migrator = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // 7_361_002 is closeloop's advisory lock key for migrations (an arbitrary constant).
+    await migrator`select pg_advisory_lock(7361002)`;
+    await migratePostgres(drizzlePostgres(migrator), { migrationsFolder });
+    await migrator`select pg_advisory_unlock(7361002)`;
+  } finally {
+    await migrator.end();
+  }
+  const client = postgres(url, { max, onnotice: () => {} });
+  const db = drizzlePostgres(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    query: async <T extends Record<string, unknown>>(statement: SQL) =>
+      [...((await db.execute(statement)) as unknown as T[])] as T[],
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string | undefined, loadDataDir: Blob | undefined): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
+  const pglite = drizzlePglite(client, { schema });
+  await migratePglite(pglite, { migrationsFolder });
+  const db = pglite as unknown as Db;
+  let closed = false;
+  return {
+    db,
+    kind: 'pglite',
+    query: async <T extends Record<string, unknown>>(statement: SQL) =>
+      ((await db.execute(statement)) as unknown as { rows: T[] }).rows,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await client.close();
+    },
+  };
+}
+
+/** A no-op statement, to check that the connection works. */
+export const ping = sql`select 1 as ok`;

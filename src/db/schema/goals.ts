@@ -1,0 +1,33 @@
+import { sql } from 'drizzle-orm';
+import { check, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/** An offline conversion goal. Its name is what rows put in "Conversion Name" (unique per customer). */
+export const goals = pgTable(
+  'goals',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    customerId: text('customer_id').notNull().default('default'),
+    /** Account the goal belongs to when scope is 'account'; null for customer-wide goals. */
+    accountId: text('account_id'),
+    name: text('name').notNull(),
+    scope: text('scope', { enum: ['account', 'customer'] }).notNull().default('account'),
+    revenueType: text('revenue_type', { enum: ['fixed', 'variable', 'none'] }).notNull().default('none'),
+    revenueValue: numeric('revenue_value', { precision: 15, scale: 3 }),
+    currency: text('currency'),
+    countType: text('count_type', { enum: ['all', 'unique'] }).notNull().default('all'),
+    conversionWindowMinutes: integer('conversion_window_minutes').notNull().default(43_200),
+    status: text('status', { enum: ['active', 'paused'] }).notNull().default('active'),
+    /** Microsoft accepts uploads for a goal 2 hours after this instant (error 5615 before). */
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Microsoft's id once the goal exists there (issue: MS Advertising client). */
+    msadsGoalId: text('msads_goal_id'),
+  },
+  (t) => [
+    uniqueIndex('goals_customer_name_key').on(t.customerId, t.name),
+    check('goals_window_range', sql`${t.conversionWindowMinutes} between 1 and 129600`),
+    check('goals_name_length', sql`char_length(${t.name}) between 1 and 100`),
+  ],
+);
+
+export type Goal = typeof goals.$inferSelect;

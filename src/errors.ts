@@ -1,0 +1,31 @@
+/**
+ * One error vocabulary for the service: every error a caller can see has a stable code, an HTTP status
+ * and a message that says what to do next. Rendered as RFC 9457 problem+json by the HTTP layer and as
+ * a plain message by the CLI.
+ */
+export const errorStatus = {
+  bad_request: 400,
+  validation_failed: 422,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.code = code;
+    this.details = details;
+  }
+  get status(): number {
+    return errorStatus[this.code];
+  }
+}
