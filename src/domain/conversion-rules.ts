@@ -18,7 +18,8 @@ export type RowField =
   | 'hashedEmail'
   | 'hashedPhone'
   | 'email'
-  | 'phone';
+  | 'phone'
+  | 'clickTime';
 
 export type RowCells = Partial<Record<RowField, string>>;
 
@@ -56,6 +57,8 @@ export interface CheckedRow {
   /** Identity for duplicates: the click ID, else the hashed identifiers. */
   matchKey?: string;
   conversionTime?: Date;
+  /** When the ad was clicked, if the source knows it (the snippet, a CRM): enables the window checks. */
+  clickTime?: Date;
   /** Conversion value, or for adjustments the Restate's new value, as exact decimal text. */
   value?: string;
   currency?: string;
@@ -68,6 +71,8 @@ export interface CheckedRow {
 
 /** Microsoft does not import conversions older than 90 days (5609). */
 export const maxConversionAgeMs = 90 * 24 * 60 * 60 * 1000;
+/** Microsoft's best practice: upload a conversion at least 1 hour after its click. */
+export const clickWarmUpMs = 60 * 60 * 1000;
 
 interface Problem {
   code: RowErrorCode;
@@ -166,6 +171,32 @@ export function checkRow(cells: RowCells, ctx: RuleContext): CheckedRow {
       message: `the Conversion Time ${out.conversionTime.toISOString().slice(0, 19)}Z (UTC) is in the future; check the time zone (the Parameters row or the zone in the cell)`,
     });
 
+  let outsideWindow: GoalFacts | undefined;
+  if (cells.clickTime) {
+    out.clickTime = take('clickTime', ctx.parseTime(cells.clickTime));
+    const click = out.clickTime?.getTime();
+    const conversion = out.conversionTime?.getTime();
+    if (click !== undefined && click > ctx.now.getTime())
+      problems.push({
+        code: 'FUTURE_CONVERSION_TIME',
+        field: 'clickTime',
+        message: 'the click time is in the future; check the time zone',
+      });
+    else if (click !== undefined && conversion !== undefined) {
+      if (conversion < click)
+        problems.push({
+          code: 'CONVERSION_BEFORE_CLICK',
+          field: 'conversionTime',
+          message: `the conversion (${iso(out.conversionTime!)}) is before the click (${iso(out.clickTime!)}); Microsoft would not count it (5616) — usually a time zone mistake`,
+        });
+      const goal = name ? ctx.goal(name) : undefined;
+      if (goal && conversion - click > goal.conversionWindowMinutes * 60_000) outsideWindow = goal;
+      const ready = click + clickWarmUpMs;
+      if (ready > ctx.now.getTime() && (!out.heldUntil || out.heldUntil.getTime() < ready))
+        out.heldUntil = new Date(ready);
+    }
+  }
+
   if (ctx.kind === 'conversions') {
     if (cells.conversionValue)
       out.value = take('conversionValue', valueText(parseValue(cells.conversionValue)));
@@ -191,10 +222,17 @@ export function checkRow(cells: RowCells, ctx: RuleContext): CheckedRow {
     out.message = `${ctx.where}, ${ctx.fieldLabel('conversionTime')}: the conversion happened more than 90 days ago (${out.conversionTime.toISOString().slice(0, 10)}); Microsoft no longer imports it, so it is kept here as expired and not sent.`;
     return out;
   }
+  if (outsideWindow) {
+    out.status = 'expired';
+    out.errorCode = 'OUTSIDE_CONVERSION_WINDOW';
+    out.errorField = 'conversionTime';
+    out.message = `${ctx.where}, ${ctx.fieldLabel('conversionTime')}: the conversion came more than ${outsideWindow.conversionWindowMinutes} minutes (the goal's conversion window) after the click, so Microsoft would not count it (5617); it is kept here as expired and not sent.`;
+    return out;
+  }
   if (out.heldUntil) {
     out.status = 'held';
     notes.push(
-      `held until ${out.heldUntil.toISOString().slice(0, 16)}Z: Microsoft accepts conversions for a goal 2 hours after it was created; closeloop sends it then`,
+      `held until ${out.heldUntil.toISOString().slice(0, 16)}Z: Microsoft takes conversions 2 hours after the goal was created and 1 hour after the click; closeloop sends it then`,
     );
   }
   return out;
@@ -257,6 +295,10 @@ function checkAdjustment(
         'a Retract cancels the conversion and takes no Adjustment Value; leave it empty (or use Restate to change the value)',
     });
   }
+}
+
+function iso(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
 }
 
 /** Values are stored as exact decimal text (numeric(15,3)), never as a float round trip. */

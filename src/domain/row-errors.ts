@@ -11,6 +11,10 @@ export const rowErrorCodes = {
   DUPLICATE_COLUMN: { scope: 'file', summary: 'Two header cells name the same column.' },
   TOO_MANY_ROWS: { scope: 'file', summary: 'More than 100,000 data rows in one upload.' },
   INVALID_PARAMETERS_ROW: { scope: 'file', summary: 'The Parameters row is not understood.' },
+  INTERRUPTED: {
+    scope: 'file',
+    summary: 'The preview stopped before it finished (the process was stopped); upload the file again.',
+  },
   // row shape
   MALFORMED_ROW: {
     scope: 'row',

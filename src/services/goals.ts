@@ -48,7 +48,10 @@ export async function createGoal({ ctx, input }: { ctx: ServiceContext; input: u
     .from(goals)
     .where(and(eq(goals.customerId, ctx.customerId), eq(goals.name, g.name)));
   if (existing.length > 0)
-    throw new AppError('conflict', `A goal named "${g.name}" already exists (goal names are unique per customer).`);
+    throw new AppError(
+      'conflict',
+      `A goal named "${g.name}" already exists (goal names are unique per customer).`,
+    );
   const now = ctx.now();
   const [row] = await db
     .insert(goals)
@@ -71,7 +74,11 @@ export async function createGoal({ ctx, input }: { ctx: ServiceContext; input: u
 }
 
 export async function listGoals({ ctx }: { ctx: ServiceContext }): Promise<Goal[]> {
-  return ctx.database.db.select().from(goals).where(eq(goals.customerId, ctx.customerId)).orderBy(asc(goals.name));
+  return ctx.database.db
+    .select()
+    .from(goals)
+    .where(eq(goals.customerId, ctx.customerId))
+    .orderBy(asc(goals.name));
 }
 
 /** Find a goal by id or by exact name. */
@@ -80,8 +87,14 @@ export async function getGoal({ ctx, idOrName }: { ctx: ServiceContext; idOrName
   const [row] = await ctx.database.db
     .select()
     .from(goals)
-    .where(and(eq(goals.customerId, ctx.customerId), isUuid ? eq(goals.id, idOrName) : eq(goals.name, idOrName)));
-  if (!row) throw new AppError('not_found', `No goal "${idOrName}". List goals with GET /api/v1/goals or \`closeloop goals list\`.`);
+    .where(
+      and(eq(goals.customerId, ctx.customerId), isUuid ? eq(goals.id, idOrName) : eq(goals.name, idOrName)),
+    );
+  if (!row)
+    throw new AppError(
+      'not_found',
+      `No goal "${idOrName}". List goals with GET /api/v1/goals or \`closeloop goals list\`.`,
+    );
   return row;
 }
 

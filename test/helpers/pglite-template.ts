@@ -10,7 +10,8 @@ const cacheDir = join(import.meta.dirname, '../../node_modules/.cache/closeloop'
 export function templatePath(): string {
   const hash = createHash('sha256');
   for (const f of readdirSync(migrationsFolder, { recursive: true }).map(String).sort()) {
-    if (f.endsWith('.sql') || f.endsWith('.json')) hash.update(f).update(readFileSync(join(migrationsFolder, f)));
+    if (f.endsWith('.sql') || f.endsWith('.json'))
+      hash.update(f).update(readFileSync(join(migrationsFolder, f)));
   }
   return join(cacheDir, `pglite-template-${hash.digest('hex').slice(0, 16)}.tar`);
 }

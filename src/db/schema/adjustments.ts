@@ -11,7 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { conversions, conversionStates } from './conversions.ts';
+import { conversionStates, conversions } from './conversions.ts';
 
 /** A Restate (new value) or Retract of a conversion in the ledger; sent only after the conversion was accepted. */
 export const adjustments = pgTable(
@@ -35,6 +35,7 @@ export const adjustments = pgTable(
     source: text('source', { enum: ['file', 'api', 'crm', 'call'] }).notNull(),
     sourceRef: text('source_ref').notNull(),
     uploadId: uuid('upload_id'),
+    uploadRow: integer('upload_row'),
     attempts: integer('attempts').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -44,7 +45,7 @@ export const adjustments = pgTable(
       .on(t.conversionId, t.type, t.adjustmentTime)
       .where(sql`state <> 'duplicate'`),
     index('adjustments_state').on(t.state),
-    index('adjustments_upload').on(t.uploadId),
+    index('adjustments_upload').on(t.uploadId, t.uploadRow),
   ],
 );
 

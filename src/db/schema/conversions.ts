@@ -57,6 +57,7 @@ export const conversions = pgTable(
     /** Where it came from: "upload:<id>:row:<n>", "api:<request id>:<index>", a CRM deal id, a call id. */
     sourceRef: text('source_ref').notNull(),
     uploadId: uuid('upload_id'),
+    uploadRow: integer('upload_row'),
     attempts: integer('attempts').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -66,7 +67,7 @@ export const conversions = pgTable(
       .on(t.customerId, t.goalName, t.matchKey, t.conversionTime)
       .where(sql`state <> 'duplicate'`),
     index('conversions_state').on(t.state, t.heldUntil),
-    index('conversions_upload').on(t.uploadId),
+    index('conversions_upload').on(t.uploadId, t.uploadRow),
   ],
 );
 

@@ -10,13 +10,21 @@ export const goals = pgTable(
     /** Account the goal belongs to when scope is 'account'; null for customer-wide goals. */
     accountId: text('account_id'),
     name: text('name').notNull(),
-    scope: text('scope', { enum: ['account', 'customer'] }).notNull().default('account'),
-    revenueType: text('revenue_type', { enum: ['fixed', 'variable', 'none'] }).notNull().default('none'),
+    scope: text('scope', { enum: ['account', 'customer'] })
+      .notNull()
+      .default('account'),
+    revenueType: text('revenue_type', { enum: ['fixed', 'variable', 'none'] })
+      .notNull()
+      .default('none'),
     revenueValue: numeric('revenue_value', { precision: 15, scale: 3 }),
     currency: text('currency'),
-    countType: text('count_type', { enum: ['all', 'unique'] }).notNull().default('all'),
+    countType: text('count_type', { enum: ['all', 'unique'] })
+      .notNull()
+      .default('all'),
     conversionWindowMinutes: integer('conversion_window_minutes').notNull().default(43_200),
-    status: text('status', { enum: ['active', 'paused'] }).notNull().default('active'),
+    status: text('status', { enum: ['active', 'paused'] })
+      .notNull()
+      .default('active'),
     /** Microsoft accepts uploads for a goal 2 hours after this instant (error 5615 before). */
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

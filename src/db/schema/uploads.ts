@@ -5,6 +5,10 @@ export const uploads = pgTable('uploads', {
   id: uuid('id').primaryKey().defaultRandom(),
   customerId: text('customer_id').notNull().default('default'),
   kind: text('kind', { enum: ['conversions', 'adjustments'] }).notNull(),
+  /** 'file' for uploaded or scheduled files; 'api' for a batch posted to the JSON API. */
+  source: text('source', { enum: ['file', 'api'] })
+    .notNull()
+    .default('file'),
   filename: text('filename').notNull(),
   status: text('status', {
     enum: ['previewing', 'previewed', 'applying', 'applied', 'applied_with_errors', 'failed'],

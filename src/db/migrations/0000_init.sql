@@ -15,6 +15,7 @@ CREATE TABLE "adjustments" (
 	"source" text NOT NULL,
 	"source_ref" text NOT NULL,
 	"upload_id" uuid,
+	"upload_row" integer,
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
@@ -53,6 +54,7 @@ CREATE TABLE "conversions" (
 	"source" text NOT NULL,
 	"source_ref" text NOT NULL,
 	"upload_id" uuid,
+	"upload_row" integer,
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
@@ -89,6 +91,7 @@ CREATE TABLE "upload_rows" (
 	"click_id" text,
 	"match_key" text,
 	"conversion_time" timestamp with time zone,
+	"click_time" timestamp with time zone,
 	"value" numeric(15, 3),
 	"currency" text,
 	"hashed_email" text,
@@ -96,7 +99,7 @@ CREATE TABLE "upload_rows" (
 	"adjustment_type" text,
 	"adjustment_time" timestamp with time zone,
 	"held_until" timestamp with time zone,
-	"ledger_id" bigint,
+	"conversion_id" bigint,
 	CONSTRAINT "upload_rows_upload_id_row_pk" PRIMARY KEY("upload_id","row")
 );
 --> statement-breakpoint
@@ -104,6 +107,7 @@ CREATE TABLE "uploads" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"customer_id" text DEFAULT 'default' NOT NULL,
 	"kind" text NOT NULL,
+	"source" text DEFAULT 'file' NOT NULL,
 	"filename" text NOT NULL,
 	"status" text NOT NULL,
 	"time_zone" text,
@@ -118,12 +122,10 @@ CREATE TABLE "uploads" (
 );
 --> statement-breakpoint
 ALTER TABLE "adjustments" ADD CONSTRAINT "adjustments_conversion_id_conversions_id_fk" FOREIGN KEY ("conversion_id") REFERENCES "public"."conversions"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "upload_rows" ADD CONSTRAINT "upload_rows_upload_id_uploads_id_fk" FOREIGN KEY ("upload_id") REFERENCES "public"."uploads"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "adjustments_identity_key" ON "adjustments" USING btree ("conversion_id","type","adjustment_time") WHERE state <> 'duplicate';--> statement-breakpoint
 CREATE INDEX "adjustments_state" ON "adjustments" USING btree ("state");--> statement-breakpoint
-CREATE INDEX "adjustments_upload" ON "adjustments" USING btree ("upload_id");--> statement-breakpoint
+CREATE INDEX "adjustments_upload" ON "adjustments" USING btree ("upload_id","upload_row");--> statement-breakpoint
 CREATE UNIQUE INDEX "conversions_identity_key" ON "conversions" USING btree ("customer_id","goal_name","match_key","conversion_time") WHERE state <> 'duplicate';--> statement-breakpoint
 CREATE INDEX "conversions_state" ON "conversions" USING btree ("state","held_until");--> statement-breakpoint
-CREATE INDEX "conversions_upload" ON "conversions" USING btree ("upload_id");--> statement-breakpoint
-CREATE UNIQUE INDEX "goals_customer_name_key" ON "goals" USING btree ("customer_id","name");--> statement-breakpoint
-CREATE INDEX "upload_rows_status" ON "upload_rows" USING btree ("upload_id","status");
+CREATE INDEX "conversions_upload" ON "conversions" USING btree ("upload_id","upload_row");--> statement-breakpoint
+CREATE UNIQUE INDEX "goals_customer_name_key" ON "goals" USING btree ("customer_id","name");

@@ -1,0 +1,97 @@
+import { parseWindow } from '../../domain/goal.ts';
+import { createGoal, goalView, listGoals, updateGoal } from '../../services/goals.ts';
+import type { Command } from '../command.ts';
+import { CliError, withDatabase } from '../runtime.ts';
+
+const usage = `closeloop goals add --name NAME [--revenue none|fixed|variable] [--value N] [--currency USD]
+                     [--count all|unique] [--window 30d] [--scope account|customer] [--account ID]
+       closeloop goals list [--json]
+       closeloop goals pause NAME_OR_ID
+       closeloop goals resume NAME_OR_ID
+
+  --window   conversion window: 1 minute to 90 days, e.g. 90d, 12h, 45m (default 30d)
+  Goals cannot be deleted (Microsoft does not allow it either): pause them.
+  Microsoft accepts conversions for a new goal 2 hours after it is created; closeloop holds them until then.`;
+
+export const goalsCommand: Command = {
+  name: 'goals',
+  summary: 'Create, list, pause and resume offline conversion goals.',
+  usage,
+  options: {
+    name: { type: 'string' },
+    revenue: { type: 'string' },
+    value: { type: 'string' },
+    currency: { type: 'string' },
+    count: { type: 'string' },
+    window: { type: 'string' },
+    scope: { type: 'string' },
+    account: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run({ values, positionals }) {
+    const [sub, target] = positionals;
+    if (sub === 'add') {
+      if (!values.name) throw new CliError(`goals add needs --name.\n\nUsage: ${usage}`);
+      const value = values.value === undefined ? undefined : Number(values.value);
+      if (value !== undefined && !Number.isFinite(value))
+        throw new CliError(`--value must be a number; got "${values.value}".`);
+      const window =
+        values.window === undefined
+          ? undefined
+          : (parseWindow(String(values.window)) ?? String(values.window));
+      return withDatabase(async (ctx) => {
+        const goal = await createGoal({
+          ctx,
+          input: {
+            name: values.name,
+            revenue: {
+              type: values.revenue ?? (value === undefined ? 'none' : 'variable'),
+              ...(value === undefined ? {} : { value }),
+              ...(values.currency ? { currency: values.currency } : {}),
+            },
+            ...(values.count ? { countType: values.count } : {}),
+            ...(window !== undefined ? { conversionWindow: window } : {}),
+            ...(values.scope ? { scope: values.scope } : {}),
+            ...(values.account ? { accountId: values.account } : {}),
+          },
+        });
+        console.log(
+          `Created goal "${goal.name}" (${goal.id}). Microsoft accepts conversions for it from ${goalView(goal).acceptsConversionsFrom}.`,
+        );
+        return 0;
+      });
+    }
+    if (sub === 'list') {
+      return withDatabase(async (ctx) => {
+        const list = (await listGoals({ ctx })).map(goalView);
+        if (values.json) console.log(JSON.stringify(list, null, 2));
+        else if (list.length === 0)
+          console.log('No goals yet. Create one with: closeloop goals add --name Purchase');
+        else
+          for (const g of list) {
+            const revenue =
+              g.revenue.type === 'none'
+                ? 'no value'
+                : `${g.revenue.type} ${g.revenue.value ?? ''} ${g.revenue.currency ?? ''}`.trim();
+            console.log(
+              `${g.status === 'paused' ? '⏸' : '●'} ${g.name}  [${revenue}; count ${g.countType}; window ${g.conversionWindowMinutes} min; ${g.scope}]  ${g.id}`,
+            );
+          }
+        return 0;
+      });
+    }
+    if (sub === 'pause' || sub === 'resume') {
+      if (!target) throw new CliError(`goals ${sub} needs the goal's name or id.\n\nUsage: ${usage}`);
+      return withDatabase(async (ctx) => {
+        const goal = await updateGoal({
+          ctx,
+          idOrName: target,
+          patch: { status: sub === 'pause' ? 'paused' : 'active' },
+        });
+        console.log(`Goal "${goal.name}" is ${goal.status}.`);
+        return 0;
+      });
+    }
+    throw new CliError(`Unknown goals subcommand ${sub ? `"${sub}"` : '(none)'}.\n\nUsage: ${usage}`);
+  },
+};

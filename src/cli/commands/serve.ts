@@ -1,0 +1,78 @@
+import { serve } from '@hono/node-server';
+import { openDatabase } from '../../db/client.ts';
+import { createApp } from '../../http/app.ts';
+import { maintainUploads } from '../../ingest/results.ts';
+import { createLogger } from '../../log.ts';
+import type { ServiceContext } from '../../services/context.ts';
+import type { Command } from '../command.ts';
+import { loadCliConfig } from '../runtime.ts';
+
+/** The retention job runs at start and then every hour. */
+const retentionIntervalMs = 60 * 60 * 1000;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Run the HTTP service (API, snippet, start page) and the retention job.',
+  usage: `closeloop serve
+
+  Configured by environment variables (see the README): DATABASE_URL (PostgreSQL; without it an
+  embedded PGlite database in CLOSELOOP_DATA_DIR, default ./.closeloop), PORT (8787), HOST (127.0.0.1).`,
+  async run() {
+    const config = loadCliConfig();
+    const log = createLogger(config.logLevel);
+    const started = Date.now();
+    const database = await openDatabase(config.database);
+    const ctx: ServiceContext = { database, customerId: config.customerId, now: () => new Date() };
+    // Until Microsoft credentials can be configured, every instance is a dry run against the emulator.
+    const target = 'emulator' as const;
+    const app = createApp({ ctx, log, maxUploadBytes: config.maxUploadBytes, target });
+
+    const sweep = async () => {
+      try {
+        const { deleted, interrupted } = await maintainUploads(database, new Date());
+        if (deleted + interrupted > 0)
+          log.info('retention job', { deletedUploads: deleted, interruptedPreviews: interrupted });
+      } catch (err) {
+        log.error('retention job failed', err);
+      }
+    };
+    await sweep();
+    const timer = setInterval(sweep, retentionIntervalMs);
+
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+      log.info('closeloop is listening', {
+        url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`,
+        database: database.kind,
+        ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
+        target,
+        dryRun: target === 'emulator',
+        startupMs: Date.now() - started,
+      });
+      if (target === 'emulator')
+        log.warn('dry run: conversions go to the built-in emulator, nothing reaches Microsoft');
+    });
+
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) return;
+        stopping = true;
+        log.info('stopping', { signal });
+        clearInterval(timer);
+        server.close(() => {
+          database.close().then(
+            () => resolve(0),
+            () => resolve(1),
+          );
+        });
+        // Open keep-alive connections must not hold the shutdown forever.
+        setTimeout(
+          () => (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(),
+          2000,
+        ).unref();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+  },
+};

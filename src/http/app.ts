@@ -1,0 +1,49 @@
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Logger } from '../log.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { requireApiKey } from './auth.ts';
+import { dashboardRoutes } from './dashboard.ts';
+import { onError, problem } from './problem.ts';
+import { batchRoutes } from './routes/batches.ts';
+import { goalRoutes } from './routes/goals.ts';
+import { uploadRoutes } from './routes/uploads.ts';
+import { createSnippetRoutes } from './snippet.ts';
+
+export interface AppDeps {
+  ctx: ServiceContext;
+  log: Logger;
+  /** Largest request body accepted (uploads included). */
+  maxUploadBytes: number;
+  /** Where conversions go: 'emulator' (dry run, nothing reaches Microsoft) or 'microsoft'. */
+  target: 'emulator' | 'microsoft';
+}
+
+/** The whole HTTP service; no server, so tests call `app.request()` directly. */
+export function createApp({ ctx, log, maxUploadBytes, target }: AppDeps) {
+  const app = new Hono();
+  app.onError(onError((msg, err) => log.error(msg, err)));
+  app.notFound((c) =>
+    problem(c, 'not_found', `No route ${c.req.method} ${c.req.path}. The API lives under /api/v1.`),
+  );
+  app.use(secureHeaders({ crossOriginResourcePolicy: false }));
+  app.get('/health', async (c) => {
+    await ctx.database.query(sqlPing);
+    return c.json({ ok: true, database: ctx.database.kind, target, dryRun: target === 'emulator' });
+  });
+  app.route('/', createSnippetRoutes());
+  app.route('/', dashboardRoutes(ctx, { target }));
+
+  const api = new Hono();
+  api.use(bodyLimit({ maxSize: maxUploadBytes }));
+  api.use(requireApiKey(ctx));
+  api.route('/goals', goalRoutes(ctx));
+  api.route('/uploads', uploadRoutes(ctx));
+  api.route('/', batchRoutes(ctx));
+  app.route('/api/v1', api);
+  return app;
+}
+
+const sqlPing = sql`select 1`;

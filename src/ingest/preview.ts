@@ -1,0 +1,101 @@
+import type { Upload } from '../db/schema/index.ts';
+import { checkRow, type GoalFacts, type RowField } from '../domain/conversion-rules.ts';
+import { parseConversionTime } from '../domain/time.ts';
+import { parseTimeZoneSpec, type TimeZoneSpec } from '../domain/timezones.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { listGoals } from '../services/goals.ts';
+import { readTemplate } from './read-file.ts';
+import { checkedToRow, createUpload, failUpload, finishPreview, rowWriter } from './stage.ts';
+import { columnLetter, columnTitles, type TemplateHeader, type TemplateKind } from './template.ts';
+
+export interface PreviewOptions {
+  ctx: ServiceContext;
+  input: NodeJS.ReadableStream | AsyncIterable<Uint8Array | string>;
+  filename: string;
+  kind: TemplateKind;
+  /** Called every 5,000 rows and at the end with the number of data rows read. */
+  onProgress?: (rowsRead: number) => void;
+  /** Rows allowed in one upload. @default 100_000 (Microsoft's limit; tests lower it) */
+  maxRows?: number;
+}
+
+/**
+ * Read, check and store every row of a file with its outcome, without applying anything. The file is
+ * streamed: rows go to the database in chunks, and duplicates are found by set-based SQL afterwards.
+ */
+export async function previewUpload({
+  ctx,
+  input,
+  filename,
+  kind,
+  onProgress,
+  maxRows,
+}: PreviewOptions): Promise<Upload> {
+  const now = ctx.now();
+  const goalsByName = new Map<string, GoalFacts>((await listGoals({ ctx })).map((g) => [g.name, g]));
+  const upload = await createUpload(ctx, { kind, filename, source: 'file' });
+  const writer = rowWriter(ctx, upload.id);
+  let header: TemplateHeader | undefined;
+  let zone: TimeZoneSpec | undefined;
+  let rowsRead = 0;
+  const label = (field: RowField): string => {
+    const i = header ? header.columns.indexOf(field as never) : -1;
+    return i >= 0
+      ? `column ${columnLetter(i)} "${header!.names[i]}"`
+      : `column "${columnTitles[field as keyof typeof columnTitles] ?? field}"`;
+  };
+  const headerFields = () => ({
+    timeZone: header?.timeZone ?? null,
+    unknownColumns: header?.unknownColumns ?? [],
+  });
+
+  for await (const event of readTemplate(input, { kind, filename, ...(maxRows ? { maxRows } : {}) })) {
+    if (event.type === 'header') {
+      header = event.header;
+      if (header.timeZone !== undefined) {
+        const z = parseTimeZoneSpec(header.timeZone);
+        if (!z.ok) {
+          await writer.discard();
+          return failUpload(
+            ctx,
+            upload,
+            { code: 'INVALID_PARAMETERS_ROW', message: `Parameters row: ${z.message}` },
+            headerFields(),
+          );
+        }
+        zone = z.value;
+      }
+      continue;
+    }
+    if (event.type === 'fileError') {
+      onProgress?.(rowsRead);
+      await writer.discard();
+      return failUpload(ctx, upload, event, headerFields());
+    }
+    rowsRead++;
+    if (event.type === 'rowError') {
+      await writer.add({
+        uploadId: upload.id,
+        row: event.row,
+        status: 'rejected',
+        errorCode: event.code,
+        errorColumn: event.column ? columnTitles[event.column] : null,
+        message: `Row ${event.row}${event.column ? `, ${label(event.column)}` : ''}: ${event.message}`,
+      });
+    } else {
+      const checked = checkRow(event.cells, {
+        kind,
+        now,
+        parseTime: (text) => parseConversionTime(text, zone),
+        goal: (name) => goalsByName.get(name),
+        where: `Row ${event.row}`,
+        fieldLabel: label,
+      });
+      await writer.add(checkedToRow(upload.id, event.row, checked));
+    }
+    if (onProgress && rowsRead % 5000 === 0) onProgress(rowsRead);
+  }
+  await writer.flush();
+  onProgress?.(rowsRead);
+  return finishPreview(ctx, upload, { totalRows: rowsRead, ...headerFields() });
+}

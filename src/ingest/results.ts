@@ -1,0 +1,166 @@
+import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import {
+  adjustments,
+  conversions,
+  type Upload,
+  type UploadRow,
+  uploadRows,
+  uploads,
+} from '../db/schema/index.ts';
+import { formatUtc } from '../domain/time.ts';
+
+export const resultColumns = [
+  'Row',
+  'Status',
+  'Error Code',
+  'Error Column',
+  'Message',
+  'Notes',
+  'Conversion Name',
+  'Microsoft Click Id',
+  'Conversion Time (UTC)',
+  'Value',
+  'Currency',
+  'Adjustment Type',
+  'Adjustment Time (UTC)',
+  'Ledger Id',
+] as const;
+
+/** Outcomes that mean "not sent": what ?errors=only and --errors-only keep. */
+export const errorStatuses = ['rejected', 'duplicate', 'expired', 'failed'] as const;
+const pageSize = 2000;
+
+/** An upload row with the current state of the ledger row it became (if it became one). */
+export interface ResultRow {
+  row: UploadRow;
+  ledgerId: number | null;
+  ledgerState: string | null;
+}
+
+/** One result row as the API, the CLI (--json) and the CSV show it. */
+export function resultRecord({ row: r, ledgerId, ledgerState }: ResultRow) {
+  return {
+    row: r.row,
+    status: ledgerState ?? r.status,
+    errorCode: r.errorCode,
+    errorColumn: r.errorColumn,
+    message: r.message,
+    notes: r.notes,
+    conversionName: r.goalName,
+    clickId: r.clickId,
+    conversionTimeUtc: r.conversionTime ? formatUtc(r.conversionTime) : null,
+    value: r.value,
+    currency: r.currency,
+    adjustmentType: r.adjustmentType,
+    adjustmentTimeUtc: r.adjustmentTime ? formatUtc(r.adjustmentTime) : null,
+    ledgerId,
+  };
+}
+
+/**
+ * One page of an upload's rows in row order (keyset on the row number), each joined to its ledger row so
+ * its state is current. `statuses` filters on that current state.
+ */
+export async function resultPage(
+  database: Database,
+  upload: Pick<Upload, 'id' | 'kind'>,
+  {
+    after = -1,
+    limit = pageSize,
+    statuses,
+  }: { after?: number; limit?: number; statuses?: readonly string[] } = {},
+): Promise<ResultRow[]> {
+  // Both ledger tables have id, state, upload_id and upload_row, which is all this reads.
+  const ledger = (upload.kind === 'conversions' ? conversions : adjustments) as typeof conversions;
+  const state = sql<string>`coalesce(${ledger.state}, ${uploadRows.status})`;
+  return database.db
+    .select({ row: uploadRows, ledgerId: ledger.id, ledgerState: ledger.state })
+    .from(uploadRows)
+    .leftJoin(ledger, and(eq(ledger.uploadId, uploadRows.uploadId), eq(ledger.uploadRow, uploadRows.row)))
+    .where(
+      and(
+        eq(uploadRows.uploadId, upload.id),
+        gt(uploadRows.row, after),
+        statuses && statuses.length > 0 ? inArray(state, [...statuses]) : undefined,
+      ),
+    )
+    .orderBy(asc(uploadRows.row))
+    .limit(limit);
+}
+
+/** Every row of an upload, a page at a time, so a 100,000-row result never sits in memory. */
+export async function* uploadResultRows(
+  database: Database,
+  upload: Pick<Upload, 'id' | 'kind'>,
+  options: { errorsOnly?: boolean } = {},
+): AsyncGenerator<ResultRow> {
+  // API batches number their items from 0, files their rows from 1.
+  let after = -1;
+  for (;;) {
+    const page = await resultPage(database, upload, {
+      after,
+      ...(options.errorsOnly ? { statuses: errorStatuses } : {}),
+    });
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1]!.row.row;
+  }
+}
+
+/** A CSV cell: quoted when needed, and defused when a spreadsheet would read it as a formula. */
+export function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let s = String(value);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export async function* resultsCsv(
+  database: Database,
+  upload: Pick<Upload, 'id' | 'kind'>,
+  options: { errorsOnly?: boolean } = {},
+): AsyncGenerator<string> {
+  yield `${resultColumns.join(',')}\r\n`;
+  let lines: string[] = [];
+  for await (const r of uploadResultRows(database, upload, options)) {
+    lines.push(Object.values(resultRecord(r)).map(csvCell).join(','));
+    if (lines.length >= 500) {
+      yield `${lines.join('\r\n')}\r\n`;
+      lines = [];
+    }
+  }
+  if (lines.length > 0) yield `${lines.join('\r\n')}\r\n`;
+}
+
+/** A preview that has not finished after this long was interrupted (a crash or a kill). */
+export const stalePreviewMs = 60 * 60 * 1000;
+
+/**
+ * The retention job: delete uploads (and their rows) whose 180 days are over — ledger rows stay, they
+ * are the history — and mark previews interrupted by a crash as failed, so they do not look busy forever.
+ */
+export async function maintainUploads(
+  database: Database,
+  now: Date,
+): Promise<{ deleted: number; interrupted: number }> {
+  const deleted = await database.db.transaction(async (tx) => {
+    const gone = await tx.delete(uploads).where(lt(uploads.expiresAt, now)).returning({ id: uploads.id });
+    const ids = gone.map((u) => u.id);
+    if (ids.length > 0) await tx.delete(uploadRows).where(inArray(uploadRows.uploadId, ids));
+    return gone;
+  });
+  const interrupted = await database.db
+    .update(uploads)
+    .set({
+      status: 'failed',
+      errorCode: 'INTERRUPTED',
+      errorMessage:
+        'The preview was interrupted (the process stopped) before it finished; upload the file again.',
+    })
+    .where(
+      and(eq(uploads.status, 'previewing'), lt(uploads.createdAt, new Date(now.getTime() - stalePreviewMs))),
+    )
+    .returning({ id: uploads.id });
+  return { deleted: deleted.length, interrupted: interrupted.length };
+}

@@ -1,0 +1,123 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeConversionsCsv } from '../bench/generate.ts';
+import { cliEnvironment, runCli, startCli } from '../helpers/cli.ts';
+
+let env: Record<string, string>;
+let cleanup: () => Promise<void>;
+const dir = mkdtempSync(join(tmpdir(), 'closeloop-crash-'));
+
+beforeAll(async () => {
+  ({ env, cleanup } = await cliEnvironment());
+  await runCli(['goals', 'add', '--name', 'Purchase'], env);
+});
+afterAll(() => cleanup());
+
+function waitForOutput(
+  child: ReturnType<typeof startCli>,
+  pattern: RegExp,
+  timeoutMs = 60_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen}`)),
+      timeoutMs,
+    );
+    const onData = (d: Buffer) => {
+      seen += d;
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      if (!pattern.test(seen)) reject(new Error(`exited before ${pattern}; output:\n${seen}`));
+    });
+  });
+}
+
+const exited = (child: ReturnType<typeof startCli>) =>
+  new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+describe('crash safety', () => {
+  it('a kill -9 during an import loses nothing that was committed, and the database opens again', async () => {
+    const small = join(dir, 'small.csv');
+    await writeConversionsCsv(small, 50, new Date());
+    const first = await runCli(['import', small], env);
+    expect(first.code).toBe(0);
+    const firstId = /Upload ([0-9a-f-]{36})/.exec(first.stdout)![1]!;
+
+    const big = join(dir, 'big.csv');
+    await writeConversionsCsv(big, 60_000, new Date());
+    const child = startCli(['import', big, '--progress'], env);
+    await waitForOutput(child, /5,000 rows/);
+    child.kill('SIGKILL');
+    expect(await exited(child)).toBe(null);
+
+    // The database opens again and everything committed before the kill is there.
+    const results = await runCli(['results', firstId], env);
+    expect(results.code).toBe(0);
+    const lines = results.stdout.trim().split('\r\n').slice(1);
+    expect(lines).toHaveLength(50);
+    expect(lines.every((l) => l.split(',')[1] === 'held')).toBe(true);
+    // And the interrupted file can simply be imported again.
+    const again = await runCli(['import', big], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Imported 60,000 rows');
+  }, 240_000);
+
+  it('a kill -9 during apply leaves all of the upload in the ledger or none of it', async () => {
+    const file = join(dir, 'apply.csv');
+    await writeConversionsCsv(file, 30_000, new Date(Date.now() - 86_400_000));
+    const preview = await runCli(['import', file, '--preview'], env);
+    const id = /Upload ([0-9a-f-]{36})/.exec(preview.stdout)![1]!;
+    const child = startCli(['apply', id], env);
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill('SIGKILL');
+    await exited(child);
+    const retry = await runCli(['apply', id], env);
+    // Either the first apply committed (then a second one is refused) or nothing of it did (then this one works).
+    if (retry.code === 0) expect(retry.stdout).toContain('30000 held');
+    else expect(retry.stderr).toContain('already applied');
+    const results = await runCli(['results', id], env);
+    const statuses = new Set(
+      results.stdout
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((l) => l.split(',')[1]),
+    );
+    expect([...statuses]).toEqual(['held']);
+  }, 240_000);
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('closeloop serve', () => {
+  it('serves, then stops cleanly on SIGTERM and starts again on the same data', async () => {
+    for (let round = 0; round < 2; round++) {
+      const port = await freePort();
+      const child = startCli(['serve'], { ...env, PORT: String(port), LOG_LEVEL: 'info' });
+      const log = await waitForOutput(child, /closeloop is listening[\s\S]*dry run/);
+      expect(log).toContain('"dryRun":true');
+      const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
+      expect(health).toMatchObject({ ok: true, dryRun: true });
+      child.kill('SIGTERM');
+      expect(await exited(child)).toBe(0);
+    }
+  }, 120_000);
+});

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPostgresDatabaseUrl, testDbKind } from './db.ts';
+
+const main = join(import.meta.dirname, '../../src/cli/main.ts');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment of a CLI under test: its own PGlite data folder, or its own PostgreSQL database,
+ * depending on the test project.
+ */
+export async function cliEnvironment(): Promise<{
+  env: Record<string, string>;
+  cleanup: () => Promise<void>;
+}> {
+  if (testDbKind() === 'postgres') {
+    const { url, drop } = await createPostgresDatabaseUrl();
+    return { env: { DATABASE_URL: url }, cleanup: drop };
+  }
+  return {
+    env: { CLOSELOOP_DATA_DIR: mkdtempSync(join(tmpdir(), 'closeloop-cli-')) },
+    cleanup: async () => {},
+  };
+}
+
+export function startCli(args: string[], env: Record<string, string>): ChildProcess {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !['DATABASE_URL', 'CLOSELOOP_DATA_DIR', 'PORT'].includes(k)),
+  );
+  return spawn(process.execPath, [main, ...args], {
+    env: { ...clean, LOG_LEVEL: 'warn', ...env },
+    stdio: 'pipe',
+  });
+}
+
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const child = startCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
