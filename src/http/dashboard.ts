@@ -19,12 +19,12 @@ export function dashboardRoutes(ctx: ServiceContext, { target }: { target: 'emul
       body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }
       .banner { background: #fff4ce; border: 1px solid #e0c000; padding: .6rem 1rem; border-radius: 6px; }
       code, pre { background: #f3f3f3; border-radius: 4px; padding: .1rem .3rem; }
-      pre { padding: .6rem; overflow-x: auto; }
+      pre { padding: .6rem; white-space: pre-wrap; word-break: break-all; }
     </style>
   </head>
   <body>
     <h1>closeloop</h1>
-    ${dryRun ? html`<p class="banner" role="status"><strong>Dry run.</strong> No Microsoft Advertising credentials are configured: conversions go to the built-in emulator, nothing reaches Microsoft.</p>` : ''}
+    ${dryRun ? html`<p class="banner" role="status"><strong>Dry run.</strong> No Microsoft Advertising credentials are configured: nothing is sent to Microsoft; conversions wait in the ledger.</p>` : ''}
     <p>Offline conversion tracking for Microsoft Advertising. Database: <code>${ctx.database.kind}</code>.</p>
     <h2>Get started</h2>
     <pre>npx closeloop keys create --name me

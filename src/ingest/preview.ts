@@ -80,7 +80,8 @@ export async function previewUpload({
         status: 'rejected',
         errorCode: event.code,
         errorColumn: event.column ? columnTitles[event.column] : null,
-        message: `Row ${event.row}${event.column ? `, ${label(event.column)}` : ''}: ${event.message}`,
+        // The readers' messages name the column themselves where one is at fault.
+        message: `Row ${event.row}: ${event.message}`,
       });
     } else {
       const checked = checkRow(event.cells, {

@@ -1,31 +1,25 @@
-import { ReadStream, WriteStream } from 'node:fs';
-import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
+import { type RawRecord, type RecordProblem, TemplateAssembler } from './assembler.ts';
 import {
-  columnLetter,
-  defaultMaxCellLength,
-  type RawRecord,
-  type ReadOptions,
-  type RecordProblem,
-  TemplateAssembler,
-  type TemplateEvent,
-} from './template.ts';
+  Failure,
+  type SheetReader,
+  Spools,
+  skipSheet,
+  step,
+  tolerateMissingWorkbookXml,
+  type WorkbookInternals,
+  watchUnzip,
+} from './exceljs-guards.ts';
+import { columnLetter, defaultMaxCellLength, type ReadOptions, type TemplateEvent } from './template.ts';
 
 /**
  * Streaming reader for the XLSX template (first visible worksheet), on exceljs's WorkbookReader so rows
  * are never all in memory. What exceljs keeps is the shared-strings table, which Excel's format puts
  * in one part for the whole workbook: memory grows with the number of distinct strings.
  *
- * Two exceljs 4.4 behaviours are worked around here:
- * - An inflate or zip error while a worksheet is being read is emitted on its internal unzip stream,
- *   which nobody awaits: the read hangs forever (seen with randomly mutated files). We listen on that
- *   stream ourselves and race every step against the failure.
- * - Excel writes the worksheets before sharedStrings.xml, so exceljs spools each worksheet to a
- *   temporary file (with the `tmp` package) and deletes it only when its iteration moves past that
- *   worksheet. When a read stops early or the file turns out broken, nobody does until the process
- *   exits (measured: 300 randomly damaged workbooks left 185 files in /tmp and 227 open descriptors).
- *   We note each spool file and the stream writing it, and close and delete them when the read ends.
+ * exceljs 4.4.0 hangs on some damaged files and leaves temporary files behind on others: the
+ * workarounds are in exceljs-guards.ts.
  */
 
 /**
@@ -48,17 +42,8 @@ export async function* readXlsxTemplate(
     { objectMode: false },
   );
   source.on('error', (error) => failure.fail(error));
-  const pipe = source.pipe;
   const spools = new Spools();
-  source.pipe = function pipeAndWatch<T extends NodeJS.WritableStream>(
-    destination: T,
-    opts?: { end?: boolean },
-  ) {
-    // The one destination is exceljs's unzip stream; its data are the zip's entries.
-    destination.on('error', (error: unknown) => failure.fail(error));
-    (destination as unknown as NodeJS.EventEmitter).on('data', (entry: unknown) => spools.watch(entry));
-    return pipe.call(this, destination, opts) as T;
-  };
+  watchUnzip(source, failure, spools);
 
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(source, {
     worksheets: 'emit',
@@ -69,27 +54,18 @@ export async function* readXlsxTemplate(
     hyperlinks: 'ignore',
     entries: 'ignore',
   });
-  // exceljs takes the sheet list from xl/workbook.xml; when that part is missing or unreadable it threw
-  // a TypeError after opening a spooled worksheet, leaving that file open. An empty list instead lets
-  // it go on, and the worksheet found is read as the first one.
-  let model: WorkbookInternals['model'] = { sheets: [] };
-  Object.defineProperty(reader, 'model', {
-    get: () => model,
-    set: (value: WorkbookInternals['model']) => {
-      model = value ?? { sheets: [] };
-    },
-  });
+  tolerateMissingWorkbookXml(reader);
   const sheets = reader[Symbol.asyncIterator]();
   let chosen = false;
   try {
     for (;;) {
       const next = await step(sheets.next(), failure, (late) => {
-        if (!late.done) skip(late.value as unknown as SheetReader);
+        if (!late.done) skipSheet(late.value as unknown as SheetReader);
       });
       if (next.done) break;
       const sheet = next.value as unknown as SheetReader;
       if (chosen || !isFirstSheet(reader, sheet)) {
-        skip(sheet);
+        skipSheet(sheet);
         continue;
       }
       chosen = true;
@@ -143,20 +119,6 @@ export async function* readXlsxTemplate(
   }
 }
 
-/** exceljs's WorksheetReader as it is at run time (its typings omit these members). */
-interface SheetReader {
-  id: number | string;
-  name: string;
-  iterator: unknown;
-  parse(): AsyncGenerator<{ eventType: string; value: unknown }[]>;
-}
-
-interface WorkbookInternals {
-  model?: { sheets?: { name: string; rId: string; state?: string }[] };
-  workbookRels?: { Id: string; Target: string }[];
-  properties?: { model?: { date1904?: boolean } };
-}
-
 async function* bytes(
   input: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
   onError: (error: unknown) => void,
@@ -171,135 +133,6 @@ async function* bytes(
     onError(error);
     throw error;
   }
-}
-
-/**
- * The first error of the workbook's streams. Only one step waits at a time, so one listener slot is
- * enough, and it is cleared after each step: racing every step against one long-lived promise would
- * keep every row ever read reachable from that promise's reaction list (measured: 2 KB per row).
- */
-class Failure {
-  error: { value: unknown } | undefined;
-  listener: ((error: unknown) => void) | undefined;
-
-  fail(error: unknown): void {
-    if (this.error) return;
-    this.error = { value: error };
-    this.listener?.(error);
-  }
-}
-
-/**
- * Waits for `promise` unless the workbook fails first. A value that arrives after the failure goes to
- * `late` (a worksheet exceljs opened meanwhile must still be closed); a late rejection is ignored.
- */
-function step<T>(promise: Promise<T>, failure: Failure, late?: (value: T) => void): Promise<T> {
-  const abandon = () => {
-    promise.then(late, () => {});
-  };
-  if (failure.error) {
-    abandon();
-    return Promise.reject(failure.error.value);
-  }
-  return new Promise<T>((resolve, reject) => {
-    failure.listener = (error) => {
-      abandon();
-      reject(error);
-    };
-    promise.then(
-      (value) => {
-        failure.listener = undefined;
-        resolve(value);
-      },
-      (error: unknown) => {
-        failure.listener = undefined;
-        reject(error);
-      },
-    );
-  });
-}
-
-interface TmpModule {
-  file: (...args: unknown[]) => unknown;
-}
-
-/**
- * Cleanup callbacks of the spool files exceljs created and has not deleted yet, by path. The `tmp`
- * module exceljs uses is wrapped once per process (a module loaded twice shares this map).
- */
-const pendingSpools: Map<string, () => void> = (() => {
-  const key = Symbol.for('closeloop.ingest.xlsxSpools');
-  const shared = globalThis as { [key]?: Map<string, () => void> };
-  const existing = shared[key];
-  if (existing) return existing;
-  const pending = new Map<string, () => void>();
-  shared[key] = pending;
-  const requireFromExceljs = createRequire(createRequire(import.meta.url).resolve('exceljs'));
-  const tmp = requireFromExceljs('tmp') as TmpModule;
-  const file = tmp.file;
-  tmp.file = function fileNoted(this: unknown, ...args: unknown[]) {
-    const callback = args.at(-1);
-    if (typeof callback === 'function') {
-      args[args.length - 1] = (error: unknown, path: unknown, fd: unknown, cleanup: unknown) => {
-        if (typeof path !== 'string' || typeof cleanup !== 'function')
-          return callback(error, path, fd, cleanup);
-        const once = () => {
-          pending.delete(path);
-          cleanup();
-        };
-        pending.set(path, once);
-        return callback(error, path, fd, once);
-      };
-    }
-    return file.apply(this, args);
-  };
-  return pending;
-})();
-
-/** The spool files of one read: the streams exceljs writes worksheets into, to be closed and deleted. */
-class Spools {
-  private readonly writers: WriteStream[] = [];
-  private released = false;
-
-  /** Notes where a worksheet entry of the zip is piped to (exceljs pipes it to a spool file). */
-  watch(entry: unknown): void {
-    const candidate = entry as {
-      path?: unknown;
-      pipe?: (destination: unknown, options?: unknown) => unknown;
-    };
-    // The test exceljs applies, unanchored as it is there.
-    if (typeof candidate.path !== 'string' || !/xl\/worksheets\/sheet\d+[.]xml/.test(candidate.path)) return;
-    const pipe = candidate.pipe;
-    if (typeof pipe !== 'function') return;
-    const spools = this;
-    candidate.pipe = function pipeNoted(this: unknown, destination: unknown, options?: unknown) {
-      const piped = pipe.call(this, destination, options);
-      if (destination instanceof WriteStream) {
-        // exceljs creates the spool file asynchronously: it may arrive after the read has ended.
-        if (spools.released) Spools.close(destination);
-        else spools.writers.push(destination);
-      }
-      return piped;
-    };
-  }
-
-  release(): void {
-    this.released = true;
-    for (const writer of this.writers) Spools.close(writer);
-    this.writers.length = 0;
-  }
-
-  private static close(writer: WriteStream): void {
-    // A spool whose entry failed to inflate is never finished: its descriptor would stay open.
-    if (!writer.writableFinished) writer.destroy();
-    pendingSpools.get(String(writer.path))?.();
-  }
-}
-
-function skip(sheet: SheetReader): void {
-  // A spooled worksheet's temporary file is open for reading; close it. A worksheet still inside the
-  // zip is drained by exceljs when we move on.
-  if (sheet.iterator instanceof ReadStream) sheet.iterator.destroy();
 }
 
 /** The first visible worksheet in the workbook's tab order (not the order of parts in the zip). */

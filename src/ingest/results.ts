@@ -8,7 +8,7 @@ import {
   uploadRows,
   uploads,
 } from '../db/schema/index.ts';
-import { formatUtc } from '../domain/time.ts';
+import { formatUtc } from '../domain/utc.ts';
 
 export const resultColumns = [
   'Row',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatUtc, parseApiTime } from '../../src/domain/time.ts';
+import { parseApiTime } from '../../src/domain/time.ts';
+import { formatUtc } from '../../src/domain/utc.ts';
 import { expectFail, expectOk } from './expect-result.ts';
 
 describe('parseApiTime', () => {

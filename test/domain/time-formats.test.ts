@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatUtc, parseConversionTime } from '../../src/domain/time.ts';
+import { parseConversionTime } from '../../src/domain/time.ts';
 import { parseTimeZoneSpec, type TimeZoneSpec } from '../../src/domain/timezones.ts';
+import { formatUtc } from '../../src/domain/utc.ts';
 import { expectFail, expectOk } from './expect-result.ts';
 
 function zone(text: string): TimeZoneSpec {

@@ -119,6 +119,24 @@ describe('every row error code, through a file', () => {
   });
 });
 
+describe('an optional Click Time column', () => {
+  it('enables the click rules in files too', async () => {
+    const { rows } = await rowsOf(
+      [
+        'Microsoft Click Id,Conversion Name,Conversion Time,Click Time',
+        `${click('7')},Purchase,2026-06-10 10:00:00,2026-06-10 11:00:00`,
+        `${click('6')},Purchase,2026-06-10 10:00:00,2026-06-08 10:00:00`,
+        `${click('5')},Purchase,2026-06-10 10:00:00,2026-06-10 09:00:00`,
+      ].join('\n'),
+    );
+    expect(rows.map((r) => [r.status, r.error_code])).toEqual([
+      ['rejected', 'CONVERSION_BEFORE_CLICK'],
+      ['expired', 'OUTSIDE_CONVERSION_WINDOW'],
+      ['ok', null],
+    ]);
+  });
+});
+
 describe('adjustment codes', () => {
   it('covers every adjustment rule', async () => {
     await rowsOf(`${header}\n${click('e')},Purchase,2026-06-10 10:00:00,,`, 'conversions', true);

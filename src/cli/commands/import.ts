@@ -118,11 +118,16 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
 export const applyCommand: Command = {
   name: 'apply',
   summary: 'Apply an upload that was previewed (closeloop import --preview, or POST /api/v1/uploads).',
-  usage: 'closeloop apply UPLOAD_ID',
-  async run({ positionals }) {
+  usage: `closeloop apply UPLOAD_ID [--progress]
+
+  --progress   say on stderr when the apply starts, even when stderr is not a terminal`,
+  options: { progress: { type: 'boolean' } },
+  async run({ values, positionals }) {
     const [id] = positionals;
     if (!id) throw new CliError(`Give the upload id.\n\nUsage: ${applyCommand.usage}`);
     return withDatabase(async (ctx) => {
+      if (values.progress || process.stderr.isTTY)
+        process.stderr.write(`Applying upload ${id} to the ledger…\n`);
       const upload = await applyUpload({ ctx, uploadId: id });
       const parts = Object.entries(upload.counts).map(([k, v]) => `${v} ${k}`);
       console.log(`Applied ${upload.filename}: ${parts.join(', ')}.`);

@@ -23,7 +23,8 @@ export const serveCommand: Command = {
     const started = Date.now();
     const database = await openDatabase(config.database);
     const ctx: ServiceContext = { database, customerId: config.customerId, now: () => new Date() };
-    // Until Microsoft credentials can be configured, every instance is a dry run against the emulator.
+    // Sending to Microsoft (credentials, the emulator, the submitter) is the next piece of work; until
+    // then every instance is a dry run and says so.
     const target = 'emulator' as const;
     const app = createApp({ ctx, log, maxUploadBytes: config.maxUploadBytes, target });
 
@@ -49,7 +50,9 @@ export const serveCommand: Command = {
         startupMs: Date.now() - started,
       });
       if (target === 'emulator')
-        log.warn('dry run: conversions go to the built-in emulator, nothing reaches Microsoft');
+        log.warn(
+          'dry run: no Microsoft Advertising credentials; nothing is sent to Microsoft, conversions wait in the ledger',
+        );
     });
 
     return new Promise<number>((resolve) => {
