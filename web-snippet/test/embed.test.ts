@@ -1,35 +1,17 @@
 // The embed itself: a page that already uses the globals the snippet might touch, a renamed API, a
 // second embed on the same page, and the ES module build.
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CLICK_A,
-  CLICK_B,
-  cookiesOf,
-  type FixtureServer,
-  launchChromium,
-  openPage,
-  startFixtureServer,
-  valuesOf,
-} from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { CLICK_A, CLICK_B, cookiesOf, openPage, useBrowserAndServer, valuesOf } from './harness.ts';
 
-let browser: Browser;
-let server: FixtureServer;
-beforeAll(async () => {
-  [browser, server] = await Promise.all([launchChromium(), startFixtureServer()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowserAndServer();
 
 describe('a page with conflicting globals', () => {
   it('works beside them and changes none of them', async () => {
-    const { page, context, errors } = await openPage(browser);
-    await page.goto(`${server.www}/conflicts.html?msclkid=${CLICK_A}`);
+    const { page, context, errors } = await openPage(env.browser);
+    await page.goto(`${env.server.www}/conflicts.html?msclkid=${CLICK_A}`);
     await page.waitForLoadState('load');
     expect(await valuesOf(page, '#contact [name=msclkid]')).toEqual([CLICK_A]);
-    expect((await cookiesOf(context, server.www)).msclkid?.value).toBe(CLICK_A);
+    expect((await cookiesOf(context, env.server.www)).msclkid?.value).toBe(CLICK_A);
     const globals = await page.evaluate(() => {
       const w = window as unknown as Record<string, unknown>;
       return {
@@ -63,8 +45,8 @@ describe('a page with conflicting globals', () => {
   });
 
   it('offers the API under the name data-global gives', async () => {
-    const { page, context } = await openPage(browser);
-    await page.goto(`${server.www}/renamed-global.html?msclkid=${CLICK_A}`);
+    const { page, context } = await openPage(env.browser);
+    await page.goto(`${env.server.www}/renamed-global.html?msclkid=${CLICK_A}`);
     expect(await page.evaluate(() => (window as unknown as { closeloop: unknown }).closeloop)).toEqual({
       mine: true,
     });
@@ -77,7 +59,7 @@ describe('a page with conflicting globals', () => {
   });
 
   it('runs once when embedded twice', async () => {
-    const { page, context, errors } = await openPage(browser, {
+    const { page, context, errors } = await openPage(env.browser, {
       init: () => {
         let listeners = 0;
         const add = document.addEventListener;
@@ -90,7 +72,7 @@ describe('a page with conflicting globals', () => {
         } as Document['addEventListener'];
       },
     });
-    await page.goto(`${server.www}/landing.html?msclkid=${CLICK_A}`);
+    await page.goto(`${env.server.www}/landing.html?msclkid=${CLICK_A}`);
     await page.evaluate(() => Object.assign(window, { first: window.closeloop }));
     await page.addScriptTag({ url: '/snippet.js' });
     expect(
@@ -106,11 +88,11 @@ describe('a page with conflicting globals', () => {
 
 describe('the ES module build', () => {
   it('runs from an import with options, and shares the instance with a script tag', async () => {
-    const { page, context, errors } = await openPage(browser);
-    await page.goto(`${server.www}/esm.html?msclkid=${CLICK_B}`);
+    const { page, context, errors } = await openPage(env.browser);
+    await page.goto(`${env.server.www}/esm.html?msclkid=${CLICK_B}`);
     await page.waitForFunction(() => (window as unknown as { snippet?: unknown }).snippet);
     expect(await valuesOf(page, '#contact input')).toEqual([CLICK_B, CLICK_B]);
-    expect((await cookiesOf(context, server.www)).msclkid).toMatchObject({
+    expect((await cookiesOf(context, env.server.www)).msclkid).toMatchObject({
       value: CLICK_B,
       domain: '.example.com',
     });

@@ -2,6 +2,7 @@
 // routes, and Debian's Chromium driven by playwright-core. Every *.example.com host resolves to 127.0.0.1
 // inside the browser (--host-resolver-rules), so www. and shop. are two real hosts of one registrable
 // domain: a cookie with domain=example.com is shared between them as on a production site.
+
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
@@ -18,6 +19,7 @@ import {
   chromium,
   type Page,
 } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { createSnippetRoutes } from '../../src/http/snippet.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -214,4 +216,17 @@ declare global {
     /** UET's command queue (consent mode), as the fixture pages use it. */
     uetq: { push(...args: unknown[]): unknown };
   }
+}
+
+/** One browser and one fixture server per test file: started before its tests, closed after them. */
+export function useBrowserAndServer(): { browser: Browser; server: FixtureServer } {
+  const env = {} as { browser: Browser; server: FixtureServer };
+  beforeAll(async () => {
+    [env.browser, env.server] = await Promise.all([launchChromium(), startFixtureServer()]);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }

@@ -1,28 +1,6 @@
 import { sql } from 'drizzle-orm';
-import {
-  bigint,
-  bigserial,
-  index,
-  integer,
-  numeric,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
-
-export const conversionStates = [
-  'held',
-  'queued',
-  'submitting',
-  'accepted',
-  'rejected',
-  'duplicate',
-  'expired',
-  'failed',
-] as const;
-export type ConversionState = (typeof conversionStates)[number];
+import { bigserial, index, numeric, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { ledgerColumns } from './ledger-columns.ts';
 
 /**
  * The ledger: one row per conversion, whatever its source. Identity is Microsoft's
@@ -45,22 +23,7 @@ export const conversions = pgTable(
     currency: text('currency'),
     hashedEmail: text('hashed_email'),
     hashedPhone: text('hashed_phone'),
-    state: text('state', { enum: conversionStates }).notNull(),
-    /** Held rows are released at this instant (goal 2 hours old, click 1 hour old). */
-    heldUntil: timestamp('held_until', { withTimezone: true }),
-    /** Why the row is in its state: expired reason, Microsoft's code and name, what to fix. */
-    errorCode: text('error_code'),
-    errorName: text('error_name'),
-    message: text('message'),
-    duplicateOf: bigint('duplicate_of', { mode: 'number' }),
-    source: text('source', { enum: ['file', 'api', 'crm', 'call'] }).notNull(),
-    /** Where it came from: "upload:<id>:row:<n>", "api:<request id>:<index>", a CRM deal id, a call id. */
-    sourceRef: text('source_ref').notNull(),
-    uploadId: uuid('upload_id'),
-    uploadRow: integer('upload_row'),
-    attempts: integer('attempts').notNull().default(0),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    ...ledgerColumns(),
   },
   (t) => [
     uniqueIndex('conversions_identity_key')

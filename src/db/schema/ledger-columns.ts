@@ -1,0 +1,39 @@
+import { bigint, integer, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const conversionStates = [
+  'held',
+  'queued',
+  'submitting',
+  'accepted',
+  'rejected',
+  'duplicate',
+  'expired',
+  'failed',
+] as const;
+export type ConversionState = (typeof conversionStates)[number];
+
+/**
+ * What every ledger row has, conversion or adjustment: its state, why it is in it, where it came from,
+ * and its sending attempts. A function, because a column builder belongs to one table.
+ */
+export function ledgerColumns() {
+  return {
+    state: text('state', { enum: conversionStates }).notNull(),
+    /** Held rows are released at this instant (goal 2 hours old, click 1 hour old). */
+    heldUntil: timestamp('held_until', { withTimezone: true }),
+    /** Why the row is in its state: expired reason, Microsoft's code and name, what to fix. */
+    errorCode: text('error_code'),
+    errorName: text('error_name'),
+    message: text('message'),
+    duplicateOf: bigint('duplicate_of', { mode: 'number' }),
+    source: text('source', { enum: ['file', 'api', 'crm', 'call'] }).notNull(),
+    /** Where it came from: "upload:<id>:row:<n>", "api:<request id>:<index>", a CRM deal id, a call id. */
+    sourceRef: text('source_ref').notNull(),
+    /** The upload row it came from (files and API batches): results are read through this pair. */
+    uploadId: uuid('upload_id'),
+    uploadRow: integer('upload_row'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  };
+}
