@@ -129,6 +129,29 @@ describe('uploads over HTTP', () => {
     expect(list.uploads.map((u: { id: string }) => u.id)).toContain(upload.id);
   });
 
+  it('streams a multipart adjustments file (kind field before the file) and explains a missing file field', async () => {
+    const form = new FormData();
+    form.set('kind', 'adjustments');
+    form.set(
+      'file',
+      new File(
+        [
+          'Microsoft Click Id,Conversion Name,Conversion Time,Adjustment Type,Adjustment Time\n' +
+            `${click('a')},Purchase,2026-06-10 13:00:00,Retract,2026-06-11 13:00:00\n`,
+        ],
+        'adj.csv',
+      ),
+    );
+    const res = await t.call('/api/v1/uploads', { method: 'POST', body: form });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ kind: 'adjustments', filename: 'adj.csv', counts: { ok: 1 } });
+    const noFile = new FormData();
+    noFile.set('document', new File(['x'], 'x.csv'));
+    const bad = await t.call('/api/v1/uploads', { method: 'POST', body: noFile });
+    expect(bad.status).toBe(422);
+    expect((await bad.json()).detail).toContain('multipart field named "file"');
+  });
+
   it('takes a raw CSV body streamed, and refuses a file missing a column with 422 and the reason', async () => {
     const raw = await t.call('/api/v1/uploads?filename=raw.csv', {
       method: 'POST',

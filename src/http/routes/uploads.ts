@@ -7,6 +7,7 @@ import { previewUpload } from '../../ingest/preview.ts';
 import { resultPage, resultRecord, resultsCsv } from '../../ingest/results.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { getUpload, listUploads, uploadStatuses, uploadView } from '../../services/uploads.ts';
+import { multipartFile } from '../multipart.ts';
 
 type Kind = 'conversions' | 'adjustments';
 
@@ -31,16 +32,12 @@ export function uploadRoutes(ctx: ServiceContext) {
       let filename: string;
       let kind: Kind;
       if (type.startsWith('multipart/form-data')) {
-        const body = await c.req.parseBody();
-        const file = body.file;
-        if (!(file instanceof File))
-          throw new AppError(
-            'validation_failed',
-            'Send the file in a multipart field named "file" (curl -F file=@conversions.csv).',
-          );
-        input = Readable.fromWeb(file.stream() as never);
-        filename = file.name || 'upload';
-        kind = kindOf(body.kind ?? c.req.query('kind'));
+        if (!c.req.raw.body)
+          throw new AppError('validation_failed', 'The request has no body; send the file.');
+        const part = await multipartFile(c.req.raw.body, type);
+        input = part.stream;
+        filename = part.filename;
+        kind = kindOf(part.fields.kind ?? c.req.query('kind'));
       } else {
         // A raw body is streamed straight into the reader: memory stays flat for a 100,000-row file.
         if (!c.req.raw.body)
