@@ -53,8 +53,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   return {
     db,
     kind: 'postgres',
-    query: async <T extends Record<string, unknown>>(statement: SQL) =>
-      [...((await db.execute(statement)) as unknown as T[])] as T[],
+    query: queryVia(db),
     close: () => client.end({ timeout: 5 }),
   };
 }
@@ -69,13 +68,23 @@ async function openPglite(dataDir: string | undefined, loadDataDir: Blob | undef
   return {
     db,
     kind: 'pglite',
-    query: async <T extends Record<string, unknown>>(statement: SQL) =>
-      ((await db.execute(statement)) as unknown as { rows: T[] }).rows,
+    query: queryVia(db),
     close: async () => {
       if (closed) return;
       closed = true;
       await client.close();
     },
+  };
+}
+
+/**
+ * `Database['query']` over anything that executes statements: the database or a transaction. postgres.js
+ * answers with an array of rows, PGlite with `{ rows }`; callers get the rows either way.
+ */
+export function queryVia(executor: Pick<Db, 'execute'>): Database['query'] {
+  return async <T extends Record<string, unknown>>(statement: SQL) => {
+    const result = (await executor.execute(statement)) as unknown as T[] | { rows: T[] };
+    return Array.isArray(result) ? [...result] : result.rows;
   };
 }
 

@@ -1,7 +1,7 @@
-import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
+import { ping } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { requireApiKey } from './auth.ts';
@@ -30,7 +30,7 @@ export function createApp({ ctx, log, maxUploadBytes, target }: AppDeps) {
   );
   app.use(secureHeaders({ crossOriginResourcePolicy: false }));
   app.get('/health', async (c) => {
-    await ctx.database.query(sqlPing);
+    await ctx.database.query(ping);
     return c.json({ ok: true, database: ctx.database.kind, target, dryRun: target === 'emulator' });
   });
   app.route('/', createSnippetRoutes());
@@ -45,5 +45,3 @@ export function createApp({ ctx, log, maxUploadBytes, target }: AppDeps) {
   app.route('/api/v1', api);
   return app;
 }
-
-const sqlPing = sql`select 1`;

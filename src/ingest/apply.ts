@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { type Database, queryVia } from '../db/client.ts';
 import { type Upload, uploads } from '../db/schema/index.ts';
 import { ts } from '../db/sql.ts';
 import { maxConversionAgeMs } from '../domain/conversion-rules.ts';
@@ -84,13 +84,6 @@ async function applyOnce(ctx: ServiceContext, uploadId: string): Promise<Upload>
       .returning();
     return done!;
   });
-}
-
-function queryVia(tx: { execute: Database['db']['execute'] }): Database['query'] {
-  return async <T extends Record<string, unknown>>(statement: Parameters<Database['query']>[0]) => {
-    const result = (await tx.execute(statement)) as unknown as T[] | { rows: T[] };
-    return Array.isArray(result) ? [...result] : result.rows;
-  };
 }
 
 /** Rows that turned older than 90 days since the preview expire; holds whose time has come are released. */

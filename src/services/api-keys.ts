@@ -3,6 +3,7 @@ import { and, asc, eq, isNull, lt, or } from 'drizzle-orm';
 import { type ApiKey, apiKeys } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
+import { isUuid } from './ids.ts';
 
 const keyPrefix = 'cl_';
 
@@ -43,14 +44,13 @@ export async function revokeApiKey({
   ctx: ServiceContext;
   idOrPrefix: string;
 }): Promise<ApiKey> {
-  const isUuid = /^[0-9a-f-]{36}$/i.test(idOrPrefix);
   const [row] = await ctx.database.db
     .update(apiKeys)
     .set({ revokedAt: ctx.now() })
     .where(
       and(
         isNull(apiKeys.revokedAt),
-        isUuid ? eq(apiKeys.id, idOrPrefix) : eq(apiKeys.prefix, idOrPrefix.slice(0, 10)),
+        isUuid(idOrPrefix) ? eq(apiKeys.id, idOrPrefix) : eq(apiKeys.prefix, idOrPrefix.slice(0, 10)),
       ),
     )
     .returning();

@@ -3,6 +3,7 @@ import { type Goal, goals } from '../db/schema/index.ts';
 import { goalInputSchema, goalPatchSchema } from '../domain/goal.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
+import { isUuid } from './ids.ts';
 import { validationError } from './zod-error.ts';
 
 export interface GoalView {
@@ -83,12 +84,14 @@ export async function listGoals({ ctx }: { ctx: ServiceContext }): Promise<Goal[
 
 /** Find a goal by id or by exact name. */
 export async function getGoal({ ctx, idOrName }: { ctx: ServiceContext; idOrName: string }): Promise<Goal> {
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrName);
   const [row] = await ctx.database.db
     .select()
     .from(goals)
     .where(
-      and(eq(goals.customerId, ctx.customerId), isUuid ? eq(goals.id, idOrName) : eq(goals.name, idOrName)),
+      and(
+        eq(goals.customerId, ctx.customerId),
+        isUuid(idOrName) ? eq(goals.id, idOrName) : eq(goals.name, idOrName),
+      ),
     );
   if (!row)
     throw new AppError(

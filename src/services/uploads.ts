@@ -2,6 +2,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { type Upload, uploads } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
+import { isUuid } from './ids.ts';
 
 export const uploadStatuses = [
   'previewing',
@@ -38,8 +39,7 @@ export function uploadView(u: Upload) {
 }
 
 export async function getUpload({ ctx, id }: { ctx: ServiceContext; id: string }): Promise<Upload> {
-  const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
-  const [row] = valid
+  const [row] = isUuid(id)
     ? await ctx.database.db
         .select()
         .from(uploads)
