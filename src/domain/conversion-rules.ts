@@ -28,7 +28,14 @@ export interface GoalFacts {
   name: string;
   status: 'active' | 'paused';
   createdAt: Date;
+  /** When Microsoft accepts conversions for it; null: 2 hours after createdAt. */
+  readyAt: Date | null;
   conversionWindowMinutes: number;
+}
+
+/** Microsoft accepts conversions for a goal 2 hours after creating it (5615), or at once for an imported goal. */
+export function goalReadyAt(goal: Pick<GoalFacts, 'createdAt' | 'readyAt'>): Date {
+  return goal.readyAt ?? new Date(goal.createdAt.getTime() + goalWarmUpMs);
 }
 
 export interface RuleContext {
@@ -151,7 +158,7 @@ export function checkRow(cells: RowCells, ctx: RuleContext): CheckedRow {
       } else {
         out.goalId = goal.id;
         out.goalName = goal.name;
-        const ready = goal.createdAt.getTime() + goalWarmUpMs;
+        const ready = goalReadyAt(goal).getTime();
         if (ready > ctx.now.getTime()) out.heldUntil = new Date(ready);
       }
     }

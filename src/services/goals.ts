@@ -1,5 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { type Goal, goals } from '../db/schema/index.ts';
+import { goalReadyAt } from '../domain/conversion-rules.ts';
 import { goalInputSchema, goalPatchSchema } from '../domain/goal.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
@@ -16,8 +17,12 @@ export interface GoalView {
   conversionWindowMinutes: number;
   status: 'active' | 'paused';
   createdAt: string;
-  /** When Microsoft starts accepting conversions for it (2 hours after creation). */
+  /** When Microsoft starts accepting conversions for it (2 hours after creation there; at once if imported). */
   acceptsConversionsFrom: string;
+  /** Microsoft's id once the goal exists there; null until the submitter has created it. */
+  msadsGoalId: string | null;
+  /** Why creating it in Microsoft failed, until it succeeds. */
+  msadsError: string | null;
 }
 
 export function goalView(g: Goal): GoalView {
@@ -35,7 +40,9 @@ export function goalView(g: Goal): GoalView {
     conversionWindowMinutes: g.conversionWindowMinutes,
     status: g.status,
     createdAt: g.createdAt.toISOString(),
-    acceptsConversionsFrom: new Date(g.createdAt.getTime() + 2 * 3600_000).toISOString(),
+    acceptsConversionsFrom: goalReadyAt(g).toISOString(),
+    msadsGoalId: g.msadsGoalId,
+    msadsError: g.msadsError,
   };
 }
 

@@ -33,6 +33,8 @@ export const adjustments = pgTable(
       .where(sql`state <> 'duplicate'`),
     index('adjustments_state').on(t.state),
     index('adjustments_upload').on(t.uploadId, t.uploadRow),
+    index('adjustments_outbox').on(t.id).where(sql`state = 'queued'`),
+    index('adjustments_claimed').on(t.claimedAt).where(sql`state = 'submitting'`),
   ],
 );
 

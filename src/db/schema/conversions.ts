@@ -31,6 +31,9 @@ export const conversions = pgTable(
       .where(sql`state <> 'duplicate'`),
     index('conversions_state').on(t.state, t.heldUntil),
     index('conversions_upload').on(t.uploadId, t.uploadRow),
+    // The outbox: the claim walks queued rows in id order (graphile-worker's jobs index, partial).
+    index('conversions_outbox').on(t.id).where(sql`state = 'queued'`),
+    index('conversions_claimed').on(t.claimedAt).where(sql`state = 'submitting'`),
   ],
 );
 

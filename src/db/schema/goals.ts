@@ -28,8 +28,15 @@ export const goals = pgTable(
     /** Microsoft accepts uploads for a goal 2 hours after this instant (error 5615 before). */
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-    /** Microsoft's id once the goal exists there (issue: MS Advertising client). */
+    /** Microsoft's id once the goal exists there (created by the submitter, or imported by `goals sync`). */
     msadsGoalId: text('msads_goal_id'),
+    /**
+     * When Microsoft starts accepting conversions for the goal: 2 hours after it was created there, or the
+     * moment it was imported for goals that already existed. Null: 2 hours after createdAt.
+     */
+    readyAt: timestamp('ready_at', { withTimezone: true }),
+    /** Why the last attempt to create the goal in Microsoft failed (shown until it succeeds). */
+    msadsError: text('msads_error'),
   },
   (t) => [
     uniqueIndex('goals_customer_name_key').on(t.customerId, t.name),

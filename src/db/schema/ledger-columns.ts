@@ -33,6 +33,14 @@ export function ledgerColumns() {
     uploadId: uuid('upload_id'),
     uploadRow: integer('upload_row'),
     attempts: integer('attempts').notNull().default(0),
+    /** A row whose last send failed transiently is not claimed again before this instant (backoff). */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    /** Set while 'submitting': a claim older than the claim timeout is swept back to 'queued'. */
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    /** The submission (API call) that carries or last carried the row; also the claim's fencing token. */
+    submissionId: uuid('submission_id'),
+    /** When Microsoft accepted it. */
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   };
