@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { productionApiBaseUrl, productionTokenUrl } from './msads/wire.ts';
 
 const envSchema = z.object({
   DATABASE_URL: z
@@ -12,6 +13,44 @@ const envSchema = z.object({
   CLOSELOOP_MAX_UPLOAD_MB: z.coerce.number().positive().max(1024).default(64),
   CLOSELOOP_CUSTOMER_ID: z.string().min(1).default('default'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** 32 random bytes, base64 or hex; encrypts stored secrets. Without it: a key file in the data folder. */
+  CLOSELOOP_SECRET_KEY: z
+    .string()
+    .refine(
+      (v) => /^[0-9a-f]{64}$/i.test(v) || Buffer.from(v, 'base64').length === 32,
+      '32 bytes as 64 hex digits or base64 (generate one with: openssl rand -base64 32)',
+    )
+    .optional(),
+  MSADS_API_BASE_URL: z.url('a URL like https://campaign.api.bingads.microsoft.com').optional(),
+  MSADS_OAUTH_TOKEN_URL: z
+    .url('a URL like https://login.microsoftonline.com/common/oauth2/v2.0/token')
+    .optional(),
+  MSADS_CLIENT_ID: z.string().min(1).optional(),
+  MSADS_CLIENT_SECRET: z.string().min(1).optional(),
+  MSADS_REFRESH_TOKEN: z.string().min(1).optional(),
+  MSADS_DEVELOPER_TOKEN: z.string().min(1).optional(),
+  MSADS_CUSTOMER_ID: z.string().regex(/^\d+$/, 'the numeric customer (manager) id').optional(),
+  MSADS_ACCOUNT_ID: z.string().regex(/^\d+$/, 'the numeric ad account id').optional(),
+  /** Calls per sliding minute per account, all processes together (Microsoft does not publish its limit). */
+  MSADS_CALLS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(60),
+  /** Requests in flight per account per process ("1–2 per customer" is Microsoft's advice). */
+  MSADS_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  MSADS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(60_000),
+  SUBMIT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  SUBMIT_BACKOFF_BASE_MS: z.coerce.number().int().min(10).default(2000),
+  SUBMIT_BACKOFF_CAP_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(15 * 60_000),
+  /** A claim older than this is presumed dead (its process crashed) and its rows are sent again. */
+  SUBMIT_CLAIM_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(5 * 60_000),
+  /** How often the submitter looks for due rows when the queue is empty. */
+  SUBMIT_POLL_MS: z.coerce.number().int().min(10).default(2000),
 });
 
 export interface Config {
@@ -21,6 +60,39 @@ export interface Config {
   maxUploadBytes: number;
   customerId: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Encryption key for stored secrets (32 bytes); undefined: use or create the key file in the data folder. */
+  secretKey: Buffer | undefined;
+  /** The data folder (PGlite lives there when DATABASE_URL is unset; the secret key file always). */
+  dataDir: string;
+  msads: MsadsConfig;
+  submit: SubmitConfig;
+}
+
+export interface MsadsConfig {
+  apiBaseUrl: string;
+  tokenUrl: string;
+  /** The account configured by MSADS_* variables; undefined: none (dry run unless accounts are registered). */
+  envAccount:
+    | {
+        customerId: string;
+        accountId: string;
+        developerToken: string;
+        clientId: string;
+        clientSecret: string | undefined;
+        refreshToken: string | undefined;
+      }
+    | undefined;
+}
+
+export interface SubmitConfig {
+  callsPerMinute: number;
+  concurrency: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  claimTimeoutMs: number;
+  pollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -39,6 +111,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const msadsVars = [
+    'MSADS_CUSTOMER_ID',
+    'MSADS_ACCOUNT_ID',
+    'MSADS_DEVELOPER_TOKEN',
+    'MSADS_CLIENT_ID',
+  ] as const;
+  const given = msadsVars.filter((k) => e[k] !== undefined);
+  if (given.length > 0 && given.length < msadsVars.length)
+    throw new ConfigError(
+      `Invalid environment:\n  ${msadsVars.filter((k) => e[k] === undefined).join(', ')}: needed too, because ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} set (an account needs all four; MSADS_REFRESH_TOKEN can come later from \`closeloop auth login\`)`,
+    );
+  const secret = e.CLOSELOOP_SECRET_KEY;
   return {
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
@@ -48,5 +132,36 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxUploadBytes: Math.round(e.CLOSELOOP_MAX_UPLOAD_MB * 1024 * 1024),
     customerId: e.CLOSELOOP_CUSTOMER_ID,
     logLevel: e.LOG_LEVEL,
+    secretKey: secret
+      ? /^[0-9a-f]{64}$/i.test(secret)
+        ? Buffer.from(secret, 'hex')
+        : Buffer.from(secret, 'base64')
+      : undefined,
+    dataDir: resolve(e.CLOSELOOP_DATA_DIR),
+    msads: {
+      apiBaseUrl: (e.MSADS_API_BASE_URL ?? productionApiBaseUrl).replace(/\/+$/, ''),
+      tokenUrl: e.MSADS_OAUTH_TOKEN_URL ?? productionTokenUrl,
+      envAccount:
+        e.MSADS_CUSTOMER_ID && e.MSADS_ACCOUNT_ID && e.MSADS_DEVELOPER_TOKEN && e.MSADS_CLIENT_ID
+          ? {
+              customerId: e.MSADS_CUSTOMER_ID,
+              accountId: e.MSADS_ACCOUNT_ID,
+              developerToken: e.MSADS_DEVELOPER_TOKEN,
+              clientId: e.MSADS_CLIENT_ID,
+              clientSecret: e.MSADS_CLIENT_SECRET,
+              refreshToken: e.MSADS_REFRESH_TOKEN,
+            }
+          : undefined,
+    },
+    submit: {
+      callsPerMinute: e.MSADS_CALLS_PER_MINUTE,
+      concurrency: e.MSADS_CONCURRENCY,
+      timeoutMs: e.MSADS_TIMEOUT_MS,
+      maxAttempts: e.SUBMIT_MAX_ATTEMPTS,
+      backoffBaseMs: e.SUBMIT_BACKOFF_BASE_MS,
+      backoffCapMs: e.SUBMIT_BACKOFF_CAP_MS,
+      claimTimeoutMs: e.SUBMIT_CLAIM_TIMEOUT_MS,
+      pollMs: e.SUBMIT_POLL_MS,
+    },
   };
 }
