@@ -1,4 +1,6 @@
 import { type Command, helpText, parseCommandArgs } from './command.ts';
+import { accountsCommand } from './commands/accounts.ts';
+import { authCommand } from './commands/auth.ts';
 import { goalsCommand } from './commands/goals.ts';
 import { applyCommand, importCommand, resultsCommand } from './commands/import.ts';
 import { keysCommand } from './commands/keys.ts';
@@ -12,6 +14,8 @@ const commands: Command[] = [
   resultsCommand,
   goalsCommand,
   keysCommand,
+  accountsCommand,
+  authCommand,
 ];
 
 function mainHelp(): string {
