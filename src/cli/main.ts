@@ -1,6 +1,7 @@
 import { type Command, helpText, parseCommandArgs } from './command.ts';
 import { accountsCommand } from './commands/accounts.ts';
 import { authCommand } from './commands/auth.ts';
+import { emulatorCommand } from './commands/emulator.ts';
 import { goalsCommand } from './commands/goals.ts';
 import { applyCommand, importCommand, resultsCommand } from './commands/import.ts';
 import { keysCommand } from './commands/keys.ts';
@@ -14,6 +15,7 @@ const commands: Command[] = [
   resultsCommand,
   goalsCommand,
   keysCommand,
+  emulatorCommand,
   accountsCommand,
   authCommand,
 ];

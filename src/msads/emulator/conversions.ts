@@ -1,0 +1,136 @@
+import { msadsCurrencies } from '../../domain/values.ts';
+import { maxItemsPerCall, type WireBatchError } from '../wire.ts';
+import { type Answer, type Call, ok } from './call.ts';
+import { apiFault, batchError, malformedRequest } from './faults.ts';
+import type { GoalStore } from './goals.ts';
+import {
+  asItem,
+  checkConversionTime,
+  checkGoalName,
+  checkIdentity,
+  goalWarmUpMs,
+  type ItemContext,
+  MalformedRequestError,
+  readString,
+  readValue,
+} from './items.ts';
+import type { Ledger } from './ledger.ts';
+import type { EmulatorStats, StoredConversion } from './types.ts';
+
+/*
+ * ApplyOfflineConversions (msads-api.md §1, §3, §4): every item is checked and every error reported with
+ * its Index; items without errors are stored unless their key already arrived. A request Microsoft cannot
+ * deserialize is refused whole and nothing of it is stored.
+ */
+
+export interface OperationDeps {
+  goals: GoalStore;
+  ledger: Ledger;
+  clicks: ReadonlyMap<string, number>;
+  poisoned: ReadonlySet<string>;
+  stats: EmulatorStats;
+}
+
+/** The request array: undefined when missing or not an array (malformed), [] for null (5600). */
+export function requestArray(body: unknown, field: string): unknown[] | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const value = (body as Record<string, unknown>)[field];
+  if (value === null) return [];
+  return Array.isArray(value) ? value : undefined;
+}
+
+export function itemContext(deps: OperationDeps, call: Call, errors: WireBatchError[]): ItemContext {
+  const { goals, clicks, poisoned, ledger } = deps;
+  return { call, goals, clicks, poisoned, errors, conversionKey: ledger.conversionKey };
+}
+
+export function applyOfflineConversions(deps: OperationDeps, call: Call, body: unknown): Answer {
+  const items = requestArray(body, 'OfflineConversions');
+  if (!items) return malformedRequest(call.trackingId, 'The body needs an OfflineConversions array.');
+  if (items.length === 0) return apiFault(400, call.trackingId, 5600);
+  // Microsoft refuses more than 1,000 offline conversions per call with 5601 (ISS BingAds-Python-SDK#176).
+  if (items.length > maxItemsPerCall) return apiFault(400, call.trackingId, 5601);
+
+  const errors: WireBatchError[] = [];
+  const ctx = itemContext(deps, call, errors);
+  const pending: { key: string; make: () => StoredConversion }[] = [];
+  let rejected = 0;
+  try {
+    for (let index = 0; index < items.length; index++) {
+      const before = errors.length;
+      const found = checkConversion(items[index], index, ctx);
+      if (errors.length > before) rejected++;
+      else if (found) pending.push(found);
+    }
+  } catch (err) {
+    if (err instanceof MalformedRequestError) return malformedRequest(call.trackingId, err.message);
+    throw err;
+  }
+
+  const { stats, ledger } = deps;
+  stats.itemsReceived += items.length;
+  stats.rejectedItems += rejected;
+  for (const { key, make } of pending) {
+    if (ledger.conversions.add(key, make)) stats.accepted++;
+    else stats.duplicatesIgnored++;
+  }
+  return ok({ PartialErrors: errors });
+}
+
+function checkConversion(
+  raw: unknown,
+  index: number,
+  ctx: ItemContext,
+): { key: string; make: () => StoredConversion } | undefined {
+  const item = asItem(raw, index);
+  if (item === null) {
+    ctx.errors.push(batchError(5602, index, null));
+    return undefined;
+  }
+  const { call, errors } = ctx;
+  const identity = checkIdentity(item, index, ctx);
+  const { name, goal } = checkGoalName(item, index, ctx);
+  const time = checkConversionTime(item, index, ctx, true);
+
+  const { value, valid } = readValue(item, 'ConversionValue');
+  if (!valid) errors.push(batchError(5610, index, 'ConversionValue'));
+  const currency = readString(item, 'ConversionCurrencyCode', index);
+  if (currency !== undefined && !msadsCurrencies.has(currency))
+    errors.push(batchError(5611, index, 'ConversionCurrencyCode'));
+
+  if (goal && goal.createdAt.getTime() > call.nowMs - goalWarmUpMs)
+    errors.push(batchError(5615, index, 'ConversionName'));
+  // Only a registered click has a time to compare with (5616, 5617).
+  const clickAt =
+    identity.clickId && ctx.clicks.size > 0 ? ctx.clicks.get(identity.clickId.toLowerCase()) : undefined;
+  if (goal && clickAt !== undefined && time.ms !== undefined) {
+    if (time.ms < clickAt) errors.push(batchError(5616, index, 'ConversionTime'));
+    else if (time.ms > clickAt + goal.conversionWindowMinutes * 60_000)
+      errors.push(batchError(5617, index, 'MicrosoftClickId'));
+  }
+
+  if (!goal || identity.key === undefined || time.ms === undefined || name === undefined) return undefined;
+  const { customerId, accountId } = call;
+  const key = ctx.conversionKey(accountId, goal.id, identity.key, time.ms);
+  const conversionTime = time.text as string;
+  const goalId = goal.id;
+  return {
+    key,
+    make: () => ({
+      customerId,
+      accountId,
+      goalId,
+      conversionName: name,
+      ...(identity.clickId !== undefined ? { microsoftClickId: identity.clickId } : {}),
+      ...(identity.hashedEmailAddress !== undefined
+        ? { hashedEmailAddress: identity.hashedEmailAddress }
+        : {}),
+      ...(identity.hashedPhoneNumber !== undefined ? { hashedPhoneNumber: identity.hashedPhoneNumber } : {}),
+      conversionTime,
+      ...(value !== undefined ? { conversionValue: value } : {}),
+      ...(currency !== undefined ? { conversionCurrencyCode: currency } : {}),
+      receivedAt: new Date(call.nowMs),
+      receivedCount: 1,
+    }),
+  };
+}
