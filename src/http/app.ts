@@ -3,12 +3,16 @@ import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { ping } from '../db/client.ts';
 import type { Logger } from '../log.ts';
+import type { MsadsClient } from '../msads/client.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { requireApiKey } from './auth.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { onError, problem } from './problem.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { autoTaggingRoutes } from './routes/auto-tagging.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { goalRoutes } from './routes/goals.ts';
+import { submissionRoutes } from './routes/submissions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { createSnippetRoutes } from './snippet.ts';
 
@@ -19,10 +23,12 @@ export interface AppDeps {
   maxUploadBytes: number;
   /** Where conversions go: 'emulator' (dry run, nothing reaches Microsoft) or 'microsoft'. */
   target: 'emulator' | 'microsoft';
+  /** A Microsoft Advertising client for an account (auto-tagging); absent in tests that do not need it. */
+  clientForAccount?: (accountId: string) => Promise<MsadsClient>;
 }
 
 /** The whole HTTP service; no server, so tests call `app.request()` directly. */
-export function createApp({ ctx, log, maxUploadBytes, target }: AppDeps) {
+export function createApp({ ctx, log, maxUploadBytes, target, clientForAccount }: AppDeps) {
   const app = new Hono();
   app.onError(onError((msg, err) => log.error(msg, err)));
   app.notFound((c) =>
@@ -42,6 +48,9 @@ export function createApp({ ctx, log, maxUploadBytes, target }: AppDeps) {
   api.route('/goals', goalRoutes(ctx));
   api.route('/uploads', uploadRoutes(ctx));
   api.route('/', batchRoutes(ctx));
+  api.route('/', submissionRoutes(ctx));
+  api.route('/accounts', autoTaggingRoutes(ctx, clientForAccount));
+  api.route('/accounts', accountRoutes(ctx));
   app.route('/api/v1', api);
   return app;
 }

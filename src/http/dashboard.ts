@@ -1,5 +1,7 @@
+import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
+import { accounts } from '../db/schema/index.ts';
 import type { ServiceContext } from '../services/context.ts';
 
 /**
@@ -7,8 +9,16 @@ import type { ServiceContext } from '../services/context.ts';
  * is and whether it is a dry run, with the commands to get going.
  */
 export function dashboardRoutes(ctx: ServiceContext, { target }: { target: 'emulator' | 'microsoft' }) {
-  return new Hono().get('/', (c) => {
+  return new Hono().get('/', async (c) => {
     const dryRun = target === 'emulator';
+    // Only counts leave the database here: the start page is public.
+    const rows = await ctx.database.db
+      .select({ target: accounts.target, autoTagging: accounts.autoTagging, authStatus: accounts.authStatus })
+      .from(accounts)
+      .where(eq(accounts.customerId, ctx.customerId));
+    const live = rows.filter((a) => a.target === 'microsoft');
+    const taggingOff = live.filter((a) => a.autoTagging === false).length;
+    const needSignIn = live.filter((a) => a.authStatus === 'reconsent_needed').length;
     return c.html(html`<!doctype html>
 <html lang="en">
   <head>
@@ -24,14 +34,16 @@ export function dashboardRoutes(ctx: ServiceContext, { target }: { target: 'emul
   </head>
   <body>
     <h1>closeloop</h1>
-    ${dryRun ? html`<p class="banner" role="status"><strong>Dry run.</strong> No Microsoft Advertising credentials are configured: nothing is sent to Microsoft; conversions wait in the ledger.</p>` : ''}
+    ${dryRun ? html`<p class="banner" role="status"><strong>Dry run.</strong> No Microsoft Advertising account is configured: conversions are sent to the built-in emulator and nothing reaches Microsoft. Set the <code>MSADS_*</code> variables (see the README) to send for real.</p>` : html`<p>Sending to Microsoft Advertising: ${live.length} account${live.length === 1 ? '' : 's'}.</p>`}
+    ${taggingOff > 0 ? html`<p class="banner" role="alert"><strong>MSCLKID auto-tagging is off</strong> for ${taggingOff} account${taggingOff === 1 ? '' : 's'}: Microsoft adds no click ID to ad clicks, so there is nothing to send. Run <code>closeloop accounts auto-tagging --enable</code>.</p>` : ''}
+    ${needSignIn > 0 ? html`<p class="banner" role="alert"><strong>Sign-in needed</strong> for ${needSignIn} account${needSignIn === 1 ? '' : 's'}: run <code>closeloop auth login</code>. Their conversions wait in the ledger.</p>` : ''}
     <p>Offline conversion tracking for Microsoft Advertising. Database: <code>${ctx.database.kind}</code>.</p>
     <h2>Get started</h2>
     <pre>npx closeloop keys create --name me
 npx closeloop goals add --name Purchase --revenue variable --value 10 --currency USD
 curl -H "Authorization: Bearer $KEY" -F file=@conversions.csv http://localhost:8787/api/v1/uploads</pre>
     <p>API: <code>/api/v1/goals</code>, <code>/api/v1/uploads</code>, <code>/api/v1/conversions</code>,
-      <code>/api/v1/adjustments</code> · Snippet: <code>/snippet.js</code> · Health: <a href="/health">/health</a></p>
+      <code>/api/v1/adjustments</code>, <code>/api/v1/submissions</code>, <code>/api/v1/accounts</code> · Snippet: <code>/snippet.js</code> · Health: <a href="/health">/health</a></p>
   </body>
 </html>`);
   });

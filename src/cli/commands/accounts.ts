@@ -1,7 +1,11 @@
+import { createLogger } from '../../log.ts';
 import { type AccountView, listAccounts, registerAccount } from '../../services/accounts.ts';
+import { checkAutoTagging, enableAutoTagging } from '../../services/auto-tagging.ts';
+import { openSending } from '../../submit/runtime.ts';
 import type { Command } from '../command.ts';
-import { CliError } from '../runtime.ts';
+import { CliError, withDatabase } from '../runtime.ts';
 import { withAccounts } from '../with-accounts.ts';
+import { accountForCli } from './account-arg.ts';
 
 const usage = `closeloop accounts list [--json]
        closeloop accounts add --name NAME --customer-id ID --account-id ID --client-id ID
@@ -23,11 +27,16 @@ const usage = `closeloop accounts list [--json]
   --api-base-url, --oauth-token-url  other hosts (e.g. the sandbox); default MSADS_API_BASE_URL and
                                MSADS_OAUTH_TOKEN_URL
   --calls-per-minute N         this account's rate limit (default MSADS_CALLS_PER_MINUTE)
-  --default                    send to this account when nothing names one`;
+  --default                    send to this account when nothing names one
+
+       closeloop accounts auto-tagging [--account ID] [--enable]
+
+  Reads MSCLKIDAutoTaggingEnabled from Microsoft (and stores it, so list and the dashboard can warn);
+  --enable turns it on. Without auto-tagging, ad clicks carry no msclkid and there is nothing to send.`;
 
 export const accountsCommand: Command = {
   name: 'accounts',
-  summary: 'List and register Microsoft Advertising accounts.',
+  summary: 'List and register Microsoft Advertising accounts; check or turn on MSCLKID auto-tagging.',
   usage,
   options: {
     json: { type: 'boolean' },
@@ -42,6 +51,8 @@ export const accountsCommand: Command = {
     'oauth-token-url': { type: 'string' },
     'calls-per-minute': { type: 'string' },
     default: { type: 'boolean' },
+    account: { type: 'string' },
+    enable: { type: 'boolean' },
   },
   async run({ values, positionals }) {
     const [sub] = positionals;
@@ -64,6 +75,23 @@ export const accountsCommand: Command = {
         return 0;
       });
     }
+    if (sub === 'auto-tagging')
+      return withDatabase(async (ctx, config) => {
+        const sending = await openSending(
+          ctx,
+          config,
+          createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
+        );
+        const account = await accountForCli(ctx, values.account as string | undefined);
+        const client = await sending.clientForAccount(account.id);
+        const view = values.enable
+          ? await enableAutoTagging({ ctx, accountId: account.id, client })
+          : await checkAutoTagging({ ctx, accountId: account.id, client });
+        const label = view.dryRun ? ' (dry run: the built-in emulator)' : '';
+        console.log(`MSCLKID auto-tagging for ${view.name}${label}: ${view.autoTagging ? 'on' : 'OFF'}.`);
+        if (view.autoTaggingWarning && !view.autoTagging) console.log(view.autoTaggingWarning);
+        return view.autoTagging ? 0 : 1;
+      });
     throw new CliError(`Unknown accounts subcommand ${sub ? `"${sub}"` : '(none)'}.\n\nUsage: ${usage}`);
   },
 };

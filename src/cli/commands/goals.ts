@@ -1,13 +1,22 @@
 import { parseWindow } from '../../domain/goal.ts';
+import { createLogger } from '../../log.ts';
 import { createGoal, goalView, listGoals, updateGoal } from '../../services/goals.ts';
+import { syncGoals } from '../../services/msads-goals.ts';
+import { openSending } from '../../submit/runtime.ts';
+import { submitAccount } from '../../submit/targets.ts';
 import type { Command } from '../command.ts';
 import { CliError, withDatabase } from '../runtime.ts';
+import { accountForCli } from './account-arg.ts';
 
 const usage = `closeloop goals add --name NAME [--revenue none|fixed|variable] [--value N] [--currency USD]
                      [--count all|unique] [--window 30d] [--scope account|customer] [--account ID]
        closeloop goals list [--json]
        closeloop goals pause NAME_OR_ID
        closeloop goals resume NAME_OR_ID
+       closeloop goals sync [--account ID]
+
+  sync       import the offline goals that already exist in the Microsoft Advertising account (they
+             take conversions at once: they are older than 2 hours) and link local goals of the same name
 
   --window   conversion window: 1 minute to 90 days, e.g. 90d, 12h, 45m (default 30d)
   Goals cannot be deleted (Microsoft does not allow it either): pause them.
@@ -89,6 +98,25 @@ export const goalsCommand: Command = {
           patch: { status: sub === 'pause' ? 'paused' : 'active' },
         });
         console.log(`Goal "${goal.name}" is ${goal.status}.`);
+        return 0;
+      });
+    }
+    if (sub === 'sync') {
+      return withDatabase(async (ctx, config) => {
+        const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+        const sending = await openSending(ctx, config, log);
+        const account = await accountForCli(ctx, values.account as string | undefined);
+        const report = await syncGoals(ctx.database, {
+          account: submitAccount(account),
+          client: await sending.clientForAccount(account.id),
+          now: ctx.now(),
+        });
+        const label = account.target === 'emulator' ? ' (dry run: the built-in emulator)' : '';
+        console.log(
+          `Goals in ${account.name}${label}: ${report.imported.length} imported, ${report.linked.length} linked to goals of the same name, ${report.unchanged.length} already known.`,
+        );
+        for (const name of report.imported) console.log(`  + ${name}`);
+        for (const name of report.linked) console.log(`  = ${name}`);
         return 0;
       });
     }

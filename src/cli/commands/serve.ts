@@ -4,29 +4,41 @@ import { createApp } from '../../http/app.ts';
 import { maintainUploads } from '../../ingest/results.ts';
 import { createLogger } from '../../log.ts';
 import type { ServiceContext } from '../../services/context.ts';
+import { openSending, refreshAutoTagging } from '../../submit/runtime.ts';
 import type { Command } from '../command.ts';
 import { loadCliConfig } from '../runtime.ts';
 
 /** The retention job runs at start and then every hour. */
 const retentionIntervalMs = 60 * 60 * 1000;
+/** Auto-tagging is read from Microsoft at start and then daily. */
+const autoTaggingIntervalMs = 24 * 60 * 60 * 1000;
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'Run the HTTP service (API, snippet, start page) and the retention job.',
+  summary: 'Run the HTTP service (API, snippet, dashboard), the submitter and the retention job.',
   usage: `closeloop serve
 
   Configured by environment variables (see the README): DATABASE_URL (PostgreSQL; without it an
-  embedded PGlite database in CLOSELOOP_DATA_DIR, default ./.closeloop), PORT (8787), HOST (127.0.0.1).`,
+  embedded PGlite database in CLOSELOOP_DATA_DIR, default ./.closeloop), PORT (8787), HOST (127.0.0.1),
+  MSADS_* (the Microsoft Advertising account; without it: a dry run against the built-in emulator),
+  MSADS_CALLS_PER_MINUTE, MSADS_CONCURRENCY and SUBMIT_* (the submitter).`,
   async run() {
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
     const started = Date.now();
     const database = await openDatabase(config.database);
     const ctx: ServiceContext = { database, customerId: config.customerId, now: () => new Date() };
-    // Sending to Microsoft (credentials, the emulator, the submitter) is the next piece of work; until
-    // then every instance is a dry run and says so.
-    const target = 'emulator' as const;
-    const app = createApp({ ctx, log, maxUploadBytes: config.maxUploadBytes, target });
+    const sending = await openSending(ctx, config, log);
+    const target = sending.dryRun ? ('emulator' as const) : ('microsoft' as const);
+    const app = createApp({
+      ctx,
+      log,
+      maxUploadBytes: config.maxUploadBytes,
+      target,
+      clientForAccount: sending.clientForAccount,
+    });
+    const submitting = new AbortController();
+    const submitterDone = sending.submitter.run(submitting.signal);
 
     const sweep = async () => {
       try {
@@ -39,6 +51,9 @@ export const serveCommand: Command = {
     };
     await sweep();
     const timer = setInterval(sweep, retentionIntervalMs);
+    const tagging = () => refreshAutoTagging(ctx, sending, log);
+    void tagging();
+    const taggingTimer = setInterval(tagging, autoTaggingIntervalMs);
 
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
       log.info('closeloop is listening', {
@@ -51,7 +66,7 @@ export const serveCommand: Command = {
       });
       if (target === 'emulator')
         log.warn(
-          'dry run: no Microsoft Advertising credentials; nothing is sent to Microsoft, conversions wait in the ledger',
+          'dry run: no Microsoft Advertising credentials (MSADS_*); conversions are sent to the built-in emulator, nothing reaches Microsoft',
         );
     });
 
@@ -62,7 +77,11 @@ export const serveCommand: Command = {
         stopping = true;
         log.info('stopping', { signal });
         clearInterval(timer);
-        server.close(() => {
+        clearInterval(taggingTimer);
+        submitting.abort();
+        server.close(async () => {
+          // The call in flight finishes and is recorded; nothing new is claimed.
+          await submitterDone.catch(() => {});
           database.close().then(
             () => resolve(0),
             () => resolve(1),

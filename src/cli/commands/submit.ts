@@ -1,0 +1,58 @@
+import { createLogger } from '../../log.ts';
+import { retryFailedRows } from '../../services/submissions.ts';
+import { openSending } from '../../submit/runtime.ts';
+import type { Command } from '../command.ts';
+import { withDatabase } from '../runtime.ts';
+
+export const submitCommand: Command = {
+  name: 'submit',
+  summary:
+    'Send the conversions and adjustments that are due to Microsoft Advertising, then exit (for cron).',
+  usage: `closeloop submit --once [--json]
+
+  Sends every row that is due now, through every account, respecting the accounts' rate limits, and
+  exits. Rows waiting for a retry later, held rows (goal under 2 hours old, click under 1 hour old) and
+  throttled accounts are left for the next run. \`closeloop serve\` does this continuously.
+  Exit code: 0 when nothing failed for good, 1 when some rows ended failed (see \`closeloop retry\`).`,
+  options: { once: { type: 'boolean' }, json: { type: 'boolean' } },
+  async run({ values }) {
+    return withDatabase(async (ctx, config) => {
+      const log = createLogger(config.logLevel);
+      const sending = await openSending(ctx, config, log);
+      if (sending.dryRun)
+        log.warn('dry run: no Microsoft Advertising account is configured; rows go to the built-in emulator');
+      const started = Date.now();
+      const report = await sending.submitter.drain();
+      const seconds = (Date.now() - started) / 1000;
+      if (values.json) console.log(JSON.stringify({ ...report, dryRun: sending.dryRun, seconds }));
+      else
+        console.log(
+          `${sending.dryRun ? '[dry run] ' : ''}${report.calls} calls in ${seconds.toFixed(1)} s: ${report.accepted} accepted, ${report.rejected} rejected, ${report.retried} to retry, ${report.failed} failed, ${report.held} held, ${report.expired} expired, ${report.throttled} throttled.` +
+            (report.skippedAccounts.length > 0
+              ? ` Skipped (paused): ${report.skippedAccounts.join(', ')}.`
+              : ''),
+        );
+      return report.failed > 0 ? 1 : 0;
+    });
+  },
+};
+
+export const retryCommand: Command = {
+  name: 'retry',
+  summary: 'Queue again the rows that failed after their last attempt (after fixing the cause).',
+  usage: `closeloop retry [--upload ID]
+
+  Rows end "failed" when Microsoft kept answering with a transient error (0, 5612, HTTP 5xx, timeouts)
+  until the attempts ran out (SUBMIT_MAX_ATTEMPTS). This gives them fresh attempts; the next
+  \`closeloop submit --once\` or the running service sends them. Rejected rows are not retried: fix the
+  data and upload them again.`,
+  options: { upload: { type: 'string' } },
+  async run({ values }) {
+    return withDatabase(async (ctx) => {
+      const upload = values.upload as string | undefined;
+      const { queued } = await retryFailedRows({ ctx, ...(upload ? { uploadId: upload } : {}) });
+      console.log(`${queued} failed rows queued again.`);
+      return 0;
+    });
+  },
+};

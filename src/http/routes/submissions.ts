@@ -1,0 +1,36 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ServiceContext } from '../../services/context.ts';
+import { listSubmissions, retryFailedRows } from '../../services/submissions.ts';
+import { validationError } from '../../services/zod-error.ts';
+import { jsonBody } from '../json-body.ts';
+
+const retryInput = z.object({ uploadId: z.string().optional() }).strict();
+
+/** GET /api/v1/submissions (the calls made to Microsoft) and POST /api/v1/retries (failed rows again). */
+export function submissionRoutes(ctx: ServiceContext) {
+  return new Hono()
+    .get('/submissions', async (c) => {
+      const limit = c.req.query('limit');
+      const before = c.req.query('before');
+      const account = c.req.query('account');
+      return c.json({
+        submissions: await listSubmissions({
+          ctx,
+          ...(limit !== undefined ? { limit: Number(limit) } : {}),
+          ...(before !== undefined ? { before } : {}),
+          ...(account !== undefined ? { accountId: account } : {}),
+        }),
+      });
+    })
+    .post('/retries', async (c) => {
+      // An empty body retries every failed row; a JSON body may name one upload.
+      const body =
+        c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await jsonBody(c);
+      const parsed = retryInput.safeParse(body);
+      if (!parsed.success) throw validationError(parsed.error, 'retry request');
+      return c.json(
+        await retryFailedRows({ ctx, ...(parsed.data.uploadId ? { uploadId: parsed.data.uploadId } : {}) }),
+      );
+    });
+}

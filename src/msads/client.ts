@@ -1,0 +1,311 @@
+import type { Logger } from '../log.ts';
+import { type ErrorClass, errorInfo } from './error-codes.ts';
+import type { AccessTokenSource } from './oauth.ts';
+import {
+  autoTaggingProperty,
+  offlineGoalTypes,
+  paths,
+  trackingIdHeader,
+  type WireAccountProperty,
+  type WireAddConversionGoalsResponse,
+  type WireApplyResponse,
+  type WireBatchError,
+  type WireConversionGoal,
+  type WireGetConversionGoalsResponse,
+  type WireOfflineConversion,
+  type WireOfflineConversionAdjustment,
+} from './wire.ts';
+
+export interface MsadsClientOptions {
+  /** Campaign Management host, e.g. https://campaign.api.bingads.microsoft.com or the emulator's URL. */
+  baseUrl: string;
+  developerToken: string;
+  /** Microsoft's customer (manager) id and ad account id: the CustomerId and CustomerAccountId headers. */
+  customerId: string;
+  accountId: string;
+  tokens: AccessTokenSource;
+  /** Injected so the in-process emulator can answer without a socket; default globalThis.fetch. */
+  fetch?: (request: Request) => Promise<Response>;
+  /**
+   * A call that has not answered by then is abandoned and counts as transient.
+   * @default 60000
+   */
+  timeoutMs?: number;
+  log?: Logger;
+}
+
+/** Why a whole call failed, classified for the submitter (see error-codes.ts for the classes). */
+export interface Fault {
+  class: ErrorClass;
+  /** Microsoft's numeric code when the body had one; undefined for timeouts, network and bare HTTP errors. */
+  code: number | undefined;
+  name: string;
+  message: string;
+  httpStatus: number | undefined;
+  trackingId: string | undefined;
+  /** From a Retry-After header, when the answer had one. */
+  retryAfterMs: number | undefined;
+  /** Per-item errors that came inside a whole-request fault (ApiFaultDetail.BatchErrors). */
+  batchErrors: WireBatchError[];
+}
+
+export type CallResult<T> =
+  | { ok: true; body: T; trackingId: string | undefined; httpStatus: number }
+  | { ok: false; fault: Fault };
+
+export class MsadsError extends Error {
+  override name = 'MsadsError';
+  readonly fault: Fault;
+  constructor(fault: Fault) {
+    super(
+      `Microsoft Advertising answered ${fault.code !== undefined ? `${fault.code} ${fault.name}` : fault.name}: ${fault.message}${fault.trackingId ? ` (TrackingId ${fault.trackingId})` : ''}`,
+    );
+    this.fault = fault;
+  }
+}
+
+export interface MsadsClient {
+  applyOfflineConversions(items: WireOfflineConversion[]): Promise<CallResult<WireApplyResponse>>;
+  applyOfflineConversionAdjustments(
+    items: WireOfflineConversionAdjustment[],
+  ): Promise<CallResult<WireApplyResponse>>;
+  addConversionGoals(goals: WireConversionGoal[]): Promise<CallResult<WireAddConversionGoalsResponse>>;
+  /** All offline goals visible to the account when `ids` is omitted. */
+  getConversionGoalsByIds(ids?: string[]): Promise<CallResult<WireGetConversionGoalsResponse>>;
+  getAutoTagging(): Promise<CallResult<boolean>>;
+  setAutoTagging(enabled: boolean): Promise<CallResult<true>>;
+}
+
+/** The Campaign Management v13 REST client: documented headers, PascalCase JSON, TrackingId logged. */
+export function createMsadsClient(options: MsadsClientOptions): MsadsClient {
+  const send = options.fetch ?? ((request: Request) => fetch(request));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+
+  async function call<T>(path: string, body: unknown): Promise<CallResult<T>> {
+    let result = await once<T>(path, body, false);
+    // 109: the access token expired early (revoked, clock skew); refresh it and resend once.
+    if (!result.ok && result.fault.class === 'token_expired') result = await once<T>(path, body, true);
+    return result;
+  }
+
+  async function once<T>(path: string, body: unknown, forceRefresh: boolean): Promise<CallResult<T>> {
+    let token: string;
+    try {
+      token = await options.tokens.accessToken({ forceRefresh });
+    } catch (err) {
+      return { ok: false, fault: tokenFault(err) };
+    }
+    const started = Date.now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await send(
+        new Request(`${baseUrl}${path}`, {
+          method: 'POST',
+          headers: {
+            Authorization: `Bearer ${token}`,
+            DeveloperToken: options.developerToken,
+            CustomerId: options.customerId,
+            CustomerAccountId: options.accountId,
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+          },
+          body: JSON.stringify(body),
+          signal: controller.signal,
+        }),
+      );
+      text = await response.text();
+    } catch (err) {
+      const timedOut = controller.signal.aborted;
+      options.log?.warn('Microsoft Advertising call failed', {
+        path,
+        ms: Date.now() - started,
+        error: timedOut ? `no answer within ${timeoutMs} ms` : (err as Error).message,
+      });
+      return {
+        ok: false,
+        fault: bareFault(
+          timedOut ? 'Timeout' : 'NetworkError',
+          timedOut
+            ? `no answer within ${timeoutMs} ms; the batch is sent again later (Microsoft ignores duplicates)`
+            : `could not reach ${baseUrl}: ${(err as Error).message}`,
+        ),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+    const trackingId = response.headers.get(trackingIdHeader) ?? undefined;
+    const parsed = parseJson(text);
+    options.log?.debug('Microsoft Advertising call', {
+      path,
+      status: response.status,
+      trackingId,
+      ms: Date.now() - started,
+    });
+    if (response.ok && parsed !== undefined)
+      return { ok: true, body: parsed as T, trackingId, httpStatus: response.status };
+    const fault = faultFrom(response, parsed, text, trackingId);
+    options.log?.warn('Microsoft Advertising refused a call', {
+      path,
+      status: response.status,
+      code: fault.code,
+      error: fault.name,
+      trackingId: fault.trackingId,
+    });
+    return { ok: false, fault };
+  }
+
+  return {
+    applyOfflineConversions: (items) => call(paths.applyOfflineConversions, { OfflineConversions: items }),
+    applyOfflineConversionAdjustments: (items) =>
+      call(paths.applyOfflineConversionAdjustments, { OfflineConversionAdjustments: items }),
+    addConversionGoals: (goals) => call(paths.addConversionGoals, { ConversionGoals: goals }),
+    getConversionGoalsByIds: (ids) =>
+      call(paths.getConversionGoalsByIds, {
+        ...(ids && ids.length > 0 ? { ConversionGoalIds: ids } : {}),
+        ConversionGoalTypes: offlineGoalTypes,
+      }),
+    async getAutoTagging() {
+      const r = await call<{ AccountProperties?: WireAccountProperty[] | null }>(paths.getAccountProperties, {
+        AccountPropertyNames: [autoTaggingProperty],
+      });
+      if (!r.ok) return r;
+      const value = r.body.AccountProperties?.find((p) => p.Name === autoTaggingProperty)?.Value;
+      return { ...r, body: String(value).toLowerCase() === 'true' };
+    },
+    async setAutoTagging(enabled) {
+      const r = await call<{ PartialErrors?: WireBatchError[] | null }>(paths.setAccountProperties, {
+        AccountProperties: [{ Name: autoTaggingProperty, Value: enabled ? 'True' : 'False' }],
+      });
+      if (!r.ok) return r;
+      const error = r.body.PartialErrors?.[0];
+      if (error)
+        return {
+          ok: false,
+          fault: codeFault(error.Code, error.ErrorCode, error.Message, r.httpStatus, r.trackingId),
+        };
+      return { ...r, body: true };
+    },
+  };
+}
+
+/** The body of a successful call, or an MsadsError for callers that do not handle faults case by case. */
+export function unwrap<T>(result: CallResult<T>): T {
+  if (!result.ok) throw new MsadsError(result.fault);
+  return result.body;
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+interface FaultBody {
+  TrackingId?: string;
+  OperationErrors?: { Code: number; ErrorCode?: string; Message?: string }[] | null;
+  Errors?: { Code: number; ErrorCode?: string; Message?: string }[] | null;
+  BatchErrors?: WireBatchError[] | null;
+  Message?: string;
+  Type?: string;
+}
+
+function faultFrom(
+  response: Response,
+  parsed: unknown,
+  text: string,
+  headerTrackingId: string | undefined,
+): Fault {
+  const body = (parsed && typeof parsed === 'object' ? parsed : {}) as FaultBody;
+  const trackingId = headerTrackingId ?? body.TrackingId;
+  const first = body.OperationErrors?.[0] ?? body.Errors?.[0];
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+  const batchErrors = body.BatchErrors ?? [];
+  if (first && typeof first.Code === 'number') {
+    const fault = codeFault(first.Code, first.ErrorCode, first.Message, response.status, trackingId);
+    return { ...fault, retryAfterMs, batchErrors };
+  }
+  const message = body.Message ?? (text.slice(0, 300) || response.statusText);
+  // No code in the body: the HTTP status decides. 429 is throttling (treated like 117), 401/403 an
+  // account problem, 5xx transient; a 400 with per-item BatchErrors is mapped item by item by the caller.
+  const cls: ErrorClass =
+    response.status === 429
+      ? 'throttle'
+      : response.status >= 500
+        ? 'transient'
+        : response.status === 401 || response.status === 403
+          ? 'account'
+          : batchErrors.length > 0
+            ? 'permanent'
+            : 'split';
+  return {
+    class: cls,
+    code: undefined,
+    name: body.Type ?? `HTTP ${response.status}`,
+    message: `HTTP ${response.status}: ${message}`,
+    httpStatus: response.status,
+    trackingId,
+    retryAfterMs,
+    batchErrors,
+  };
+}
+
+function codeFault(
+  code: number,
+  errorCode: string | undefined,
+  message: string | undefined,
+  httpStatus: number | undefined,
+  trackingId: string | undefined,
+): Fault {
+  const info = errorInfo(code, errorCode);
+  return {
+    class: info.class,
+    code,
+    name: errorCode || info.name,
+    message: message ? `${message} — ${info.explain}` : info.explain,
+    httpStatus,
+    trackingId,
+    retryAfterMs: undefined,
+    batchErrors: [],
+  };
+}
+
+function bareFault(name: string, message: string): Fault {
+  return {
+    class: 'transient',
+    code: undefined,
+    name,
+    message,
+    httpStatus: undefined,
+    trackingId: undefined,
+    retryAfterMs: undefined,
+    batchErrors: [],
+  };
+}
+
+/** A token that cannot be had: re-consent is an account problem; anything else is worth retrying. */
+function tokenFault(err: unknown): Fault {
+  const e = err as { message?: string; retryable?: boolean; name?: string };
+  return {
+    ...bareFault(
+      e.name === 'ReconsentNeededError' ? 'ReconsentNeeded' : 'TokenUnavailable',
+      e.message ?? String(err),
+    ),
+    class: e.retryable ? 'transient' : 'account',
+  };
+}
+
+/** Retry-After is seconds or an HTTP date. */
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

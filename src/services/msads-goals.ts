@@ -1,0 +1,224 @@
+import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import { type Database, queryVia } from '../db/client.ts';
+import { type Goal, goals } from '../db/schema/index.ts';
+import { ts } from '../db/sql.ts';
+import { goalReadyAt } from '../domain/conversion-rules.ts';
+import { goalWarmUpMs } from '../domain/goal.ts';
+import { type MsadsClient, MsadsError, unwrap } from '../msads/client.ts';
+import { maxGoalsPerCall, type WireConversionGoal } from '../msads/wire.ts';
+
+/** The account a goal is sent through, as the submitter knows it. */
+export interface GoalAccount {
+  /** closeloop's account row id. */
+  id: string;
+  customerId: string;
+  msAccountId: string;
+  /** Goals with no account id (and customer-wide goals) go through the default account. */
+  isDefault: boolean;
+}
+
+/**
+ * GoalCategory is required when adding a goal; closeloop's goals have none, and offline goals are
+ * mostly closed deals. One constant, so a different default is one line.
+ */
+export const defaultGoalCategory = 'Purchase';
+
+/** Goals sent through this account: its own, plus the unassigned and customer-wide ones when it is the default. */
+export function goalsOfAccount(account: GoalAccount) {
+  const own = eq(goals.accountId, account.msAccountId);
+  return and(
+    eq(goals.customerId, account.customerId),
+    account.isDefault ? or(own, isNull(goals.accountId), eq(goals.scope, 'customer')) : own,
+  );
+}
+
+/** Ids of the account's goals that exist in Microsoft and are old enough to take conversions (5615). */
+export async function readyGoalIds(database: Database, account: GoalAccount, now: Date): Promise<string[]> {
+  const rows = await database.db
+    .select({
+      id: goals.id,
+      createdAt: goals.createdAt,
+      readyAt: goals.readyAt,
+      msadsGoalId: goals.msadsGoalId,
+    })
+    .from(goals)
+    .where(goalsOfAccount(account));
+  return rows.filter((g) => g.msadsGoalId !== null && goalReadyAt(g) <= now).map((g) => g.id);
+}
+
+export function toWireGoal(g: Goal): WireConversionGoal {
+  const value = g.revenueValue === null ? undefined : Number(g.revenueValue);
+  return {
+    Type: 'OfflineConversion',
+    Name: g.name,
+    ConversionWindowInMinutes: g.conversionWindowMinutes,
+    CountType: g.countType === 'unique' ? 'Unique' : 'All',
+    Revenue: {
+      Type:
+        g.revenueType === 'fixed' ? 'FixedValue' : g.revenueType === 'variable' ? 'VariableValue' : 'NoValue',
+      ...(value !== undefined ? { Value: value } : {}),
+      ...(g.currency ? { CurrencyCode: g.currency } : {}),
+    },
+    Scope: g.scope === 'customer' ? 'Customer' : 'Account',
+    Status: g.status === 'paused' ? 'Paused' : 'Active',
+    GoalCategory: defaultGoalCategory,
+  };
+}
+
+export interface PushReport {
+  created: number;
+  adopted: number;
+  failed: number;
+}
+
+/**
+ * Create in Microsoft the goals that exist only here (AddConversionGoals, ≤100 per call). Microsoft
+ * takes conversions for a goal 2 hours after creating it, so the goal's readiness restarts at that
+ * moment and its held rows wait until then. A goal whose name already exists there (5317) is adopted.
+ * On PostgreSQL, a transaction-level advisory lock per account keeps two processes from both creating it.
+ */
+export async function pushGoals(
+  database: Database,
+  input: { account: GoalAccount; client: MsadsClient; now: Date },
+): Promise<PushReport> {
+  const report: PushReport = { created: 0, adopted: 0, failed: 0 };
+  const work = async (query: Database['query']) => {
+    const pending = await database.db
+      .select()
+      .from(goals)
+      .where(and(goalsOfAccount(input.account), isNull(goals.msadsGoalId)));
+    for (let i = 0; i < pending.length; i += maxGoalsPerCall) {
+      const chunk = pending.slice(i, i + maxGoalsPerCall);
+      const result = await input.client.addConversionGoals(chunk.map(toWireGoal));
+      if (!result.ok) {
+        const message = new MsadsError(result.fault).message;
+        for (const g of chunk) await setGoalError(query, g.id, message, input.now);
+        report.failed += chunk.length;
+        continue;
+      }
+      const errors = new Map((result.body.PartialErrors ?? []).map((e) => [e.Index, e]));
+      const ready = new Date(input.now.getTime() + goalWarmUpMs);
+      for (const [index, g] of chunk.entries()) {
+        const id = result.body.ConversionGoalIds?.[index];
+        const error = errors.get(index);
+        if (id) {
+          await linkGoal(query, g.id, id, ready, input.now);
+          report.created++;
+        } else if (error?.Code === 5317) {
+          // It exists already: adopt it (found by name), ready at once like any goal that predates closeloop.
+          const existing = await findByName(input.client, g.name);
+          if (existing?.Id) {
+            await linkGoal(query, g.id, existing.Id, input.now, input.now);
+            report.adopted++;
+          } else {
+            await setGoalError(query, g.id, `${error.ErrorCode}: ${error.Message}`, input.now);
+            report.failed++;
+          }
+        } else {
+          await setGoalError(
+            query,
+            g.id,
+            error ? `${error.Code} ${error.ErrorCode}: ${error.Message}` : 'Microsoft returned no id for it',
+            input.now,
+          );
+          report.failed++;
+        }
+      }
+    }
+  };
+  if (database.kind === 'pglite') {
+    // One process owns a PGlite database; no lock needed, and none held across the HTTP call.
+    await work(database.query);
+    return report;
+  }
+  await database.db.transaction(async (tx) => {
+    const query = queryVia(tx);
+    const [lock] = await query<{ ok: boolean }>(
+      sql`select pg_try_advisory_xact_lock(7361003, hashtext(${input.account.id})) as ok`,
+    );
+    if (lock?.ok) await work(query);
+  });
+  return report;
+}
+
+async function findByName(client: MsadsClient, name: string): Promise<WireConversionGoal | undefined> {
+  const result = await client.getConversionGoalsByIds();
+  if (!result.ok) return undefined;
+  return (result.body.ConversionGoals ?? []).find((g) => g?.Name === name) ?? undefined;
+}
+
+async function linkGoal(query: Database['query'], id: string, msadsId: string, readyAt: Date, now: Date) {
+  await query(sql`
+    update goals set msads_goal_id = ${msadsId}, ready_at = ${ts(readyAt)}, msads_error = null, updated_at = ${ts(now)}
+     where id = ${id}::uuid`);
+  // Held rows of the goal wait for its readiness at Microsoft, not the one guessed at upload.
+  for (const t of ['conversions', 'adjustments'] as const) {
+    const goalFilter =
+      t === 'conversions'
+        ? sql`goal_id = ${id}::uuid`
+        : sql`conversion_id in (select c.id from conversions c where c.goal_id = ${id}::uuid)`;
+    await query(sql`
+      update ${sql.raw(t)} set held_until = ${ts(readyAt)}
+       where state = 'held' and held_until < ${ts(readyAt)} and ${goalFilter}`);
+  }
+}
+
+async function setGoalError(query: Database['query'], id: string, message: string, now: Date) {
+  await query(sql`update goals set msads_error = ${message}, updated_at = ${ts(now)} where id = ${id}::uuid`);
+}
+
+export interface SyncReport {
+  imported: string[];
+  linked: string[];
+  unchanged: string[];
+}
+
+/**
+ * `closeloop goals sync`: import the offline goals that already exist in the Microsoft account
+ * (GetConversionGoalsByIds with no ids = all of them). They existed before closeloop saw them, so they
+ * count as older than 2 hours: ready at once. A local goal of the same name is linked to it.
+ */
+export async function syncGoals(
+  database: Database,
+  input: { account: GoalAccount; client: MsadsClient; now: Date },
+): Promise<SyncReport> {
+  const body = unwrap(await input.client.getConversionGoalsByIds());
+  const report: SyncReport = { imported: [], linked: [], unchanged: [] };
+  const local = await database.db.select().from(goals).where(eq(goals.customerId, input.account.customerId));
+  const byName = new Map(local.map((g) => [g.name, g]));
+  for (const remote of body.ConversionGoals ?? []) {
+    if (!remote?.Id || !remote.Name || remote.Type !== 'OfflineConversion') continue;
+    const existing = byName.get(remote.Name);
+    if (existing) {
+      if (existing.msadsGoalId === remote.Id) report.unchanged.push(remote.Name);
+      else {
+        await linkGoal(database.query, existing.id, remote.Id, input.now, input.now);
+        report.linked.push(remote.Name);
+      }
+      continue;
+    }
+    const revenue = remote.Revenue;
+    await database.db.insert(goals).values({
+      customerId: input.account.customerId,
+      accountId: remote.Scope === 'Customer' ? null : input.account.msAccountId,
+      name: remote.Name,
+      scope: remote.Scope === 'Customer' ? 'customer' : 'account',
+      revenueType:
+        revenue?.Type === 'FixedValue' ? 'fixed' : revenue?.Type === 'VariableValue' ? 'variable' : 'none',
+      revenueValue:
+        revenue?.Type !== 'NoValue' && revenue?.Value !== undefined && revenue?.Value !== null
+          ? String(revenue.Value)
+          : null,
+      currency: revenue?.CurrencyCode ?? null,
+      countType: remote.CountType === 'Unique' ? 'unique' : 'all',
+      conversionWindowMinutes: remote.ConversionWindowInMinutes ?? 43_200,
+      status: remote.Status === 'Paused' ? 'paused' : 'active',
+      msadsGoalId: remote.Id,
+      readyAt: input.now,
+      createdAt: input.now,
+      updatedAt: input.now,
+    });
+    report.imported.push(remote.Name);
+  }
+  return report;
+}

@@ -1,0 +1,492 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import PQueue from 'p-queue';
+import type { SubmitConfig } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../log.ts';
+import type { CallResult, Fault, MsadsClient } from '../msads/client.ts';
+import { maxAdjustmentsPerCall, maxItemsPerCall, type WireApplyResponse } from '../msads/wire.ts';
+import { type GoalAccount, pushGoals, readyGoalIds } from '../services/msads-goals.ts';
+import {
+  type ClaimedAdjustment,
+  type ClaimedConversion,
+  claimAdjustments,
+  claimConversions,
+  expireDue,
+  hasDue,
+  type LedgerTable,
+  markAccepted,
+  markRetry,
+  markVerdicts,
+  type RowVerdict,
+  release,
+  releaseHeld,
+  sweepStaleClaims,
+} from './outbox.ts';
+import { itemOutcomes, toWireAdjustment, toWireConversion } from './payload.ts';
+import { clearPause, pauseAccount, pausedUntil, reserveSlot } from './schedule.ts';
+import { finishSubmission, startSubmission, touchClaim } from './submissions.ts';
+
+export interface SubmitAccount extends GoalAccount {
+  name: string;
+  target: 'microsoft' | 'emulator';
+  /** Overrides the configured calls per minute for this account. */
+  callsPerMinute: number | null;
+}
+
+export interface SubmitTarget {
+  account: SubmitAccount;
+  client: MsadsClient;
+}
+
+export interface SubmitterOptions {
+  database: Database;
+  config: SubmitConfig;
+  /** The accounts to send through, with their clients; asked again before every round. */
+  targets: () => Promise<SubmitTarget[]>;
+  log: Logger;
+  now?: () => Date;
+  /** Items per call. @default 1000 (Microsoft rejects more with 5601) */
+  batchSize?: number;
+  /** Identifies this process in the submissions table. @default "host:pid:random" */
+  worker?: string;
+  random?: () => number;
+}
+
+export interface DrainReport {
+  calls: number;
+  accepted: number;
+  rejected: number;
+  retried: number;
+  failed: number;
+  throttled: number;
+  splits: number;
+  held: number;
+  released: number;
+  expired: number;
+  reclaimed: number;
+  goalsCreated: number;
+  skippedAccounts: string[];
+}
+
+const emptyReport = (): DrainReport => ({
+  calls: 0,
+  accepted: 0,
+  rejected: 0,
+  retried: 0,
+  failed: 0,
+  throttled: 0,
+  splits: 0,
+  held: 0,
+  released: 0,
+  expired: 0,
+  reclaimed: 0,
+  goalsCreated: 0,
+  skippedAccounts: [],
+});
+
+/** Microsoft's advice on 117: resubmit after waiting 60 seconds; jitter spreads the processes' restarts. */
+export const throttlePauseMs = 60_000;
+const throttleJitterMs = 5_000;
+/** An account whose credentials or configuration Microsoft refused is tried again after this long. */
+export const accountErrorPauseMs = 15 * 60_000;
+
+type Claimed =
+  | { table: 'conversions'; rows: ClaimedConversion[] }
+  | { table: 'adjustments'; rows: ClaimedAdjustment[] };
+
+/**
+ * The submitter: per account, claim due rows from the ledger, send them in calls of up to 1,000, and
+ * record what Microsoft said, row by row. Calls per account are limited in-process by p-queue
+ * (concurrency, interval cap) and across processes by the schedule held in the database.
+ */
+export function createSubmitter(options: SubmitterOptions) {
+  const { database, config, log } = options;
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const batchSize = Math.min(options.batchSize ?? maxItemsPerCall, maxItemsPerCall);
+  const worker = options.worker ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 4)}`;
+  const policy = {
+    maxAttempts: config.maxAttempts,
+    backoffBaseMs: config.backoffBaseMs,
+    backoffCapMs: config.backoffCapMs,
+  };
+
+  async function sleepUntil(at: Date, signal: AbortSignal | undefined) {
+    const ms = at.getTime() - now().getTime();
+    if (ms > 0) await delay(ms, undefined, { signal }).catch(() => {});
+  }
+
+  /** Sweep stale claims, release held rows that are due, expire what is too old. Cheap; run every round. */
+  async function maintain(report: DrainReport) {
+    const at = now();
+    report.reclaimed += await sweepStaleClaims(database, {
+      now: at,
+      claimTimeoutMs: config.claimTimeoutMs,
+      maxAttempts: config.maxAttempts,
+    });
+    report.released += await releaseHeld(database, at);
+    const { expired, orphaned } = await expireDue(database, at);
+    report.expired += expired;
+    report.rejected += orphaned;
+  }
+
+  async function send(
+    target: SubmitTarget,
+    claimed: Claimed,
+    claimId: string,
+    submissionId: string,
+    report: DrainReport,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { account, client } = target;
+    const t: LedgerTable = claimed.table;
+    const ids = claimed.rows.map((r) => r.id);
+    report.calls++;
+    const result: CallResult<WireApplyResponse> =
+      claimed.table === 'conversions'
+        ? await client.applyOfflineConversions(claimed.rows.map(toWireConversion))
+        : await client.applyOfflineConversionAdjustments(claimed.rows.map(toWireAdjustment));
+    const at = now();
+    const common = { submissionId: claimId, now: at, finalSubmissionId: submissionId };
+
+    if (result.ok) {
+      const outcomes = itemOutcomes(ids, result.body.PartialErrors ?? [], at);
+      await markVerdicts(database, t, { ...common, verdicts: outcomes.verdicts });
+      let retried = 0;
+      if (outcomes.retry.ids.length > 0) {
+        const r = await markRetry(database, t, {
+          ...common,
+          policy,
+          ids: outcomes.retry.ids,
+          errorCode: outcomes.retry.code,
+          errorName: outcomes.retry.name,
+          message: outcomes.retry.message,
+        });
+        retried = r.retried;
+        report.failed += r.failed;
+      }
+      const accepted = await markAccepted(database, t, { ...common, ids });
+      const rejected = outcomes.verdicts.filter((v) => v.state !== 'held').length;
+      const held = outcomes.verdicts.length - rejected;
+      report.accepted += accepted;
+      report.rejected += rejected;
+      report.held += held;
+      report.retried += retried;
+      if (accepted + outcomes.verdicts.length + outcomes.retry.ids.length < ids.length)
+        log.warn('a claim was taken over before the answer was recorded (the stale-claim sweep ran)', {
+          submissionId,
+          account: account.name,
+        });
+      await finishSubmission(
+        database,
+        submissionId,
+        {
+          outcome: rejected + held + retried === 0 ? 'accepted' : accepted > 0 ? 'partial' : 'rejected',
+          accepted,
+          rejected,
+          retried,
+          httpStatus: result.httpStatus,
+          trackingId: result.trackingId,
+        },
+        at,
+      );
+      await clearPause(database, account.id, at);
+      return;
+    }
+
+    const fault = result.fault;
+    const faultFields = {
+      httpStatus: fault.httpStatus,
+      errorCode: fault.code !== undefined ? String(fault.code) : fault.name,
+      errorMessage: fault.message,
+      trackingId: fault.trackingId,
+    };
+    const code = fault.code !== undefined ? String(fault.code) : fault.name;
+    switch (fault.class) {
+      case 'throttle': {
+        const wait = Math.max(throttlePauseMs, fault.retryAfterMs ?? 0) + random() * throttleJitterMs;
+        await pauseAccount(database, {
+          accountId: account.id,
+          until: new Date(at.getTime() + wait),
+          reason: `Microsoft throttled the account (${code}); calls resume at ${new Date(at.getTime() + wait).toISOString()}`,
+          now: at,
+        });
+        await release(database, t, { submissionId: claimId, now: at, ids });
+        report.throttled++;
+        log.warn('throttled by Microsoft; pausing the account', {
+          account: account.name,
+          waitMs: Math.round(wait),
+        });
+        await finishSubmission(database, submissionId, { outcome: 'throttled', ...faultFields }, at);
+        return;
+      }
+      case 'transient':
+      case 'token_expired': {
+        const r = await markRetry(database, t, {
+          ...common,
+          policy,
+          ids,
+          errorCode: code,
+          errorName: fault.name,
+          message: fault.message,
+        });
+        report.retried += r.retried;
+        report.failed += r.failed;
+        await finishSubmission(
+          database,
+          submissionId,
+          { outcome: 'retry', retried: r.retried, ...faultFields },
+          at,
+        );
+        return;
+      }
+      case 'account': {
+        const until = new Date(at.getTime() + accountErrorPauseMs);
+        await pauseAccount(database, {
+          accountId: account.id,
+          until,
+          reason: `${code} ${fault.name}: ${fault.message}`,
+          now: at,
+        });
+        await release(database, t, { submissionId: claimId, now: at, ids });
+        log.error('Microsoft refused the account; its rows wait until it is fixed', {
+          account: account.name,
+          code,
+          error: fault.message,
+          retryAt: until.toISOString(),
+        });
+        report.skippedAccounts.push(account.name);
+        await finishSubmission(database, submissionId, { outcome: 'account_error', ...faultFields }, at);
+        return;
+      }
+      case 'goal_not_ready':
+      case 'expired':
+      case 'split':
+      case 'permanent': {
+        if (fault.batchErrors.length > 0) {
+          // The fault names the items: those are judged, the others were not applied and go back.
+          const outcomes = itemOutcomes(ids, fault.batchErrors, at);
+          await markVerdicts(database, t, { ...common, verdicts: outcomes.verdicts });
+          const back = await release(database, t, { submissionId: claimId, now: at, ids });
+          report.rejected += outcomes.verdicts.length;
+          await finishSubmission(
+            database,
+            submissionId,
+            { outcome: 'rejected', rejected: outcomes.verdicts.length, retried: back, ...faultFields },
+            at,
+          );
+          return;
+        }
+        if (claimed.rows.length === 1) {
+          const verdict: RowVerdict =
+            fault.class === 'goal_not_ready'
+              ? {
+                  id: ids[0]!,
+                  state: 'held',
+                  errorCode: code,
+                  errorName: fault.name,
+                  message: fault.message,
+                  heldUntil: new Date(at.getTime() + 15 * 60_000),
+                }
+              : {
+                  id: ids[0]!,
+                  state: fault.class === 'expired' ? 'expired' : 'rejected',
+                  errorCode: code,
+                  errorName: fault.name,
+                  message: `Microsoft refused the request carrying this row: ${fault.message}`,
+                };
+          await markVerdicts(database, t, { ...common, verdicts: [verdict] });
+          if (verdict.state === 'held') report.held++;
+          else report.rejected++;
+          await finishSubmission(
+            database,
+            submissionId,
+            { outcome: 'rejected', rejected: 1, ...faultFields },
+            at,
+          );
+          return;
+        }
+        // Microsoft refused the whole request (a deserialization error names no item): halve it until
+        // the rows it objects to are alone, so one bad row never sinks the other 999.
+        report.splits++;
+        await finishSubmission(database, submissionId, { outcome: 'split', ...faultFields }, at);
+        const half = Math.ceil(claimed.rows.length / 2);
+        const parts: Claimed[] =
+          claimed.table === 'conversions'
+            ? [
+                { table: 'conversions', rows: claimed.rows.slice(0, half) },
+                { table: 'conversions', rows: claimed.rows.slice(half) },
+              ]
+            : [
+                { table: 'adjustments', rows: claimed.rows.slice(0, half) },
+                { table: 'adjustments', rows: claimed.rows.slice(half) },
+              ];
+        for (const part of parts) {
+          await waitForSlot(account, signal);
+          await touchClaim(database, t, claimId, now());
+          const subId = randomUUID();
+          await startSubmission(database, {
+            id: subId,
+            customerId: account.customerId,
+            accountId: account.id,
+            operation: t,
+            worker,
+            items: part.rows.length,
+            now: now(),
+          });
+          await send(target, part, claimId, subId, report, signal);
+        }
+        return;
+      }
+    }
+  }
+
+  async function waitForSlot(account: SubmitAccount, signal: AbortSignal | undefined) {
+    for (;;) {
+      const slot = await reserveSlot(database, {
+        accountId: account.id,
+        callsPerMinute: account.callsPerMinute ?? config.callsPerMinute,
+        now: now(),
+      });
+      await sleepUntil(slot, signal);
+      // A pause set by another call while this one waited pushes it past the pause.
+      const paused = await pausedUntil(database, account.id);
+      if (!paused || paused <= now() || signal?.aborted) return;
+    }
+  }
+
+  /** One API call: wait for the account's next slot, claim up to a batch, send it, record the answer. */
+  async function oneCall(
+    target: SubmitTarget,
+    goalIds: string[],
+    report: DrainReport,
+    signal: AbortSignal | undefined,
+  ): Promise<'sent' | 'empty'> {
+    const { account } = target;
+    if (!(await hasDue(database, { goalIds, now: now() }))) return 'empty';
+    await waitForSlot(account, signal);
+    if (signal?.aborted) return 'empty';
+    const claimId = randomUUID();
+    const at = now();
+    let claimed: Claimed = {
+      table: 'conversions',
+      rows: await claimConversions(database, { goalIds, limit: batchSize, submissionId: claimId, now: at }),
+    };
+    if (claimed.rows.length === 0)
+      claimed = {
+        table: 'adjustments',
+        rows: await claimAdjustments(database, {
+          goalIds,
+          limit: Math.min(batchSize, maxAdjustmentsPerCall),
+          submissionId: claimId,
+          now: at,
+        }),
+      };
+    if (claimed.rows.length === 0) return 'empty';
+    await startSubmission(database, {
+      id: claimId,
+      customerId: account.customerId,
+      accountId: account.id,
+      operation: claimed.table,
+      worker,
+      items: claimed.rows.length,
+      now: at,
+    });
+    await send(target, claimed, claimId, claimId, report, signal);
+    return 'sent';
+  }
+
+  async function drainAccount(
+    target: SubmitTarget,
+    report: DrainReport,
+    signal: AbortSignal | undefined,
+    maxPauseWaitMs: number,
+  ) {
+    const { account } = target;
+    const paused = await pausedUntil(database, account.id);
+    if (paused && paused.getTime() - now().getTime() > maxPauseWaitMs) {
+      report.skippedAccounts.push(account.name);
+      return;
+    }
+    const pushed = await pushGoals(database, { account, client: target.client, now: now() });
+    report.goalsCreated += pushed.created + pushed.adopted;
+    const goalIds = await readyGoalIds(database, account, now());
+    if (goalIds.length === 0) return;
+    const callsPerMinute = account.callsPerMinute ?? config.callsPerMinute;
+    const queue = new PQueue({
+      concurrency: config.concurrency,
+      interval: 60_000,
+      intervalCap: callsPerMinute,
+    });
+    let exhausted = false;
+    let failure: unknown;
+    const pump = () => {
+      while (
+        !exhausted &&
+        !signal?.aborted &&
+        failure === undefined &&
+        queue.size + queue.pending < config.concurrency
+      )
+        queue
+          .add(async () => {
+            const r = await oneCall(target, goalIds, report, signal);
+            if (r === 'empty') exhausted = true;
+          })
+          .then(pump, (err) => {
+            failure ??= err;
+          });
+    };
+    pump();
+    await queue.onIdle();
+    if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * Send everything due now through every account, then return (`closeloop submit --once`). An account
+   * paused for longer than `maxPauseWaitMs` is skipped this time.
+   */
+  async function drain(opts: { signal?: AbortSignal; maxPauseWaitMs?: number } = {}): Promise<DrainReport> {
+    const report = emptyReport();
+    await maintain(report);
+    const targets = await options.targets();
+    const results = await Promise.allSettled(
+      targets.map((t) => drainAccount(t, report, opts.signal, opts.maxPauseWaitMs ?? 2 * throttlePauseMs)),
+    );
+    for (const [i, r] of results.entries())
+      if (r.status === 'rejected')
+        log.error('submitting failed for an account', {
+          account: targets[i]?.account.name,
+          error: String(r.reason),
+        });
+    return report;
+  }
+
+  /** `closeloop serve`: drain, wait `pollMs` when there was nothing to send, repeat until the signal. */
+  async function run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let report: DrainReport | undefined;
+      try {
+        report = await drain({ signal, maxPauseWaitMs: config.pollMs });
+        if (report.calls > 0 || report.expired > 0)
+          log.info('submitted', {
+            calls: report.calls,
+            accepted: report.accepted,
+            rejected: report.rejected,
+            retried: report.retried,
+            failed: report.failed,
+            expired: report.expired,
+          });
+      } catch (err) {
+        log.error('submitter round failed; trying again', err);
+      }
+      if (!report || report.calls === 0) await delay(config.pollMs, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  return { drain, run, worker };
+}
+
+export type Submitter = ReturnType<typeof createSubmitter>;
+export type { Fault };
