@@ -118,6 +118,8 @@ export function createMsadsClient(options: MsadsClientOptions): MsadsClient {
         }),
       );
       text = await response.text();
+      // A handler that answers after the abort (an in-process one ignores the signal) is still a timeout.
+      if (controller.signal.aborted) throw controller.signal.reason;
     } catch (err) {
       const timedOut = controller.signal.aborted;
       options.log?.warn('Microsoft Advertising call failed', {

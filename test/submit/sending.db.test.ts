@@ -1,0 +1,223 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { Database } from '../../src/db/client.ts';
+import { createLogger } from '../../src/log.ts';
+import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
+import { createGoal, getGoal, goalView } from '../../src/services/goals.ts';
+import { pushGoals, syncGoals } from '../../src/services/msads-goals.ts';
+import { openSending } from '../../src/submit/runtime.ts';
+import type { SubmitAccount } from '../../src/submit/submitter.ts';
+import { testApp } from '../helpers/app.ts';
+import { testContext } from '../helpers/context.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import { addAccount, emulatorClient, queueConversions, states } from '../helpers/submit.ts';
+
+let database: Database;
+let emulator: Emulator;
+let account: SubmitAccount;
+const ctx = () => testContext(database, () => new Date());
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  account = await addAccount(database);
+});
+afterAll(async () => {
+  await database?.close();
+});
+beforeEach(async () => {
+  emulator = createEmulator({ auth: 'open' });
+  await database.query(sql`delete from adjustments`);
+  await database.query(sql`delete from conversions`);
+  await database.query(sql`delete from submissions`);
+  await database.query(sql`delete from goals`);
+});
+
+describe('goals in Microsoft', () => {
+  it('creates local goals there and restarts their 2-hour wait from that moment', async () => {
+    const goal = await createGoal({
+      ctx: ctx(),
+      input: {
+        name: 'Signed contract',
+        revenue: { type: 'variable', value: 100, currency: 'EUR' },
+        conversionWindow: '60d',
+      },
+    });
+    await queueConversions(database, {
+      goalId: goal.id,
+      goalName: goal.name,
+      count: 2,
+      state: 'held',
+      heldUntil: new Date(Date.now() + 60_000),
+    });
+    const report = await pushGoals(database, {
+      account,
+      client: emulatorClient(emulator.fetch, account),
+      now: new Date(),
+    });
+    expect(report).toEqual({ created: 1, adopted: 0, failed: 0 });
+    const [remote] = emulator.goals('1000');
+    expect(remote).toMatchObject({
+      name: 'Signed contract',
+      conversionWindowMinutes: 86_400,
+      scope: 'Account',
+    });
+    expect(remote?.revenue).toMatchObject({ type: 'VariableValue', value: 100, currencyCode: 'EUR' });
+    const view = goalView(await getGoal({ ctx: ctx(), idOrName: goal.id }));
+    expect(view.msadsGoalId).toBe(remote?.id);
+    const readyIn = new Date(view.acceptsConversionsFrom).getTime() - Date.now();
+    expect(readyIn).toBeGreaterThan(119 * 60_000);
+    const [held] = await database.query<{ until: number }>(
+      sql`select extract(epoch from held_until) * 1000 as until from conversions limit 1`,
+    );
+    expect(Number(held?.until)).toBeCloseTo(new Date(view.acceptsConversionsFrom).getTime(), -3);
+    // Nothing left to create: a second push makes no call.
+    const calls = emulator.stats().calls;
+    await pushGoals(database, { account, client: emulatorClient(emulator.fetch, account), now: new Date() });
+    expect(emulator.stats().calls).toBe(calls);
+  });
+
+  it('adopts a goal whose name exists there already (5317) as ready at once', async () => {
+    const { id } = emulator.addGoal({ customerId: '1000', accountId: '2000', name: 'Phone sale' });
+    const goal = await createGoal({ ctx: ctx(), input: { name: 'Phone sale' } });
+    const report = await pushGoals(database, {
+      account,
+      client: emulatorClient(emulator.fetch, account),
+      now: new Date(),
+    });
+    expect(report.adopted).toBe(1);
+    const view = goalView(await getGoal({ ctx: ctx(), idOrName: goal.id }));
+    expect(view.msadsGoalId).toBe(id);
+    expect(new Date(view.acceptsConversionsFrom).getTime()).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('records why a goal could not be created, and shows it on the goal', async () => {
+    emulator.injectFault({ kind: 'error0', operation: 'goals' });
+    const goal = await createGoal({ ctx: ctx(), input: { name: 'Walk-in' } });
+    const report = await pushGoals(database, {
+      account,
+      client: emulatorClient(emulator.fetch, account),
+      now: new Date(),
+    });
+    expect(report.failed).toBe(1);
+    expect(goalView(await getGoal({ ctx: ctx(), idOrName: goal.id })).msadsError).toContain('InternalError');
+  });
+
+  it('goals sync imports existing offline goals, ready at once, and links one of the same name', async () => {
+    emulator.addGoal({
+      customerId: '1000',
+      accountId: '2000',
+      name: 'Imported',
+      revenue: { type: 'FixedValue', value: 50, currencyCode: 'USD' },
+      countType: 'Unique',
+      conversionWindowMinutes: 1440,
+    });
+    const { id: linkedId } = emulator.addGoal({ customerId: '1000', name: 'Shared', scope: 'Customer' });
+    await createGoal({ ctx: ctx(), input: { name: 'Shared', scope: 'customer' } });
+    const report = await syncGoals(database, {
+      account,
+      client: emulatorClient(emulator.fetch, account),
+      now: new Date(),
+    });
+    expect(report).toEqual({ imported: ['Imported'], linked: ['Shared'], unchanged: [] });
+    const imported = goalView(await getGoal({ ctx: ctx(), idOrName: 'Imported' }));
+    expect(imported).toMatchObject({
+      revenue: { type: 'fixed', value: 50, currency: 'USD' },
+      countType: 'unique',
+      conversionWindowMinutes: 1440,
+      accountId: '2000',
+    });
+    expect(new Date(imported.acceptsConversionsFrom).getTime()).toBeLessThanOrEqual(Date.now());
+    expect(goalView(await getGoal({ ctx: ctx(), idOrName: 'Shared' })).msadsGoalId).toBe(linkedId);
+    const again = await syncGoals(database, {
+      account,
+      client: emulatorClient(emulator.fetch, account),
+      now: new Date(),
+    });
+    expect(again.unchanged.sort()).toEqual(['Imported', 'Shared']);
+  });
+});
+
+describe('the HTTP API for sending', () => {
+  it('lists submissions (newest first, dry run labelled) and queues failed rows again', async () => {
+    const { call } = await testApp(database, () => new Date());
+    const goal = await createGoal({ ctx: ctx(), input: { name: 'API goal' } });
+    await database.query(sql`update goals set msads_goal_id = '1', ready_at = now() - interval '1 hour'`);
+    await queueConversions(database, { goalId: goal.id, goalName: goal.name, count: 3 });
+    await database.query(sql`
+      insert into submissions (account_id, operation, worker, items, outcome, started_at, finished_at, accepted, tracking_id)
+      values (${account.id}::uuid, 'conversions', 'w', 3, 'accepted', now() - interval '1 minute', now(), 3, 'track-1'),
+             (${account.id}::uuid, 'conversions', 'w', 1, 'retry', now(), now(), 0, 'track-2')`);
+    const res = await call('/api/v1/submissions');
+    expect(res.status).toBe(200);
+    const { submissions } = (await res.json()) as { submissions: Record<string, unknown>[] };
+    expect(submissions.map((s) => s.trackingId)).toEqual(['track-2', 'track-1']);
+    expect(submissions[1]).toMatchObject({
+      dryRun: true,
+      account: account.name,
+      items: 3,
+      outcome: 'accepted',
+    });
+    expect((await call('/api/v1/submissions?limit=0')).status).toBe(400);
+    expect((await call('/api/v1/submissions', { headers: { authorization: '' } })).status).toBe(401);
+
+    await database.query(sql`update conversions set state = 'failed', attempts = 10, error_code = '0'`);
+    const retry = await call('/api/v1/retries', { method: 'POST' });
+    expect(await retry.json()).toEqual({ queued: 3 });
+    expect(await states(database)).toEqual({ queued: 3 });
+    const bad = await call('/api/v1/retries', { method: 'POST', json: { upload: 'x' } });
+    expect(bad.status).toBe(422);
+  });
+
+  it('reads and turns on MSCLKID auto-tagging through the account routes', async () => {
+    const { ctx: appCtx } = await testApp(database, () => new Date());
+    emulator.setAutoTagging('1000', '2000', false);
+    const { createApp } = await import('../../src/http/app.ts');
+    const { createApiKey } = await import('../../src/services/api-keys.ts');
+    const app = createApp({
+      ctx: appCtx,
+      log: createLogger('silent'),
+      maxUploadBytes: 1024,
+      target: 'emulator',
+      clientForAccount: async () => emulatorClient(emulator.fetch, account),
+    });
+    const { key } = await createApiKey({ ctx: appCtx, name: 'tagging' });
+    const headers = { authorization: `Bearer ${key}` };
+    const read = await app.request(`/api/v1/accounts/${account.id}/auto-tagging`, { headers });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({
+      autoTagging: false,
+      autoTaggingWarning: expect.stringContaining('off'),
+    });
+    const on = await app.request(`/api/v1/accounts/${account.id}/auto-tagging`, { method: 'POST', headers });
+    expect(await on.json()).toMatchObject({ autoTagging: true, autoTaggingWarning: null });
+    const list = await app.request('/api/v1/accounts', { headers });
+    expect(((await list.json()) as { accounts: { autoTagging: boolean }[] }).accounts[0]?.autoTagging).toBe(
+      true,
+    );
+  });
+});
+
+describe('the dry run', () => {
+  it('with no MSADS_* set sends to the built-in emulator, which knows the goals closeloop created in it', async () => {
+    const config: Config = { ...loadConfig({ CLOSELOOP_SECRET_KEY: 'a'.repeat(64) }) };
+    const fresh = await createTestDatabase();
+    try {
+      const freshCtx = testContext(fresh, () => new Date());
+      const goal = await createGoal({ ctx: freshCtx, input: { name: 'Dry goal' } });
+      // As if created in the emulator three hours ago, before a restart.
+      await fresh.query(sql`update goals set msads_goal_id = '42', ready_at = now() - interval '1 hour'`);
+      await queueConversions(fresh, { goalId: goal.id, goalName: goal.name, count: 5 });
+      const sending = await openSending(freshCtx, config, createLogger('silent'));
+      expect(sending.dryRun).toBe(true);
+      const report = await sending.submitter.drain();
+      expect(report.accepted).toBe(5);
+      expect(sending.emulator.stats().accepted).toBe(5);
+      const [sub] = await fresh.query<{ outcome: string }>(sql`select outcome from submissions`);
+      expect(sub?.outcome).toBe('accepted');
+    } finally {
+      await fresh.close();
+    }
+  });
+});
