@@ -1,0 +1,94 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ServerType, serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
+import { cliEnvironment, runCli } from '../helpers/cli.ts';
+
+let env: Record<string, string>;
+let cleanup: () => Promise<void>;
+let emulator: Emulator;
+let server: ServerType;
+const dir = mkdtempSync(join(tmpdir(), 'closeloop-submit-'));
+
+beforeAll(async () => {
+  emulator = createEmulator({ auth: 'strict' });
+  emulator.addGoal({
+    customerId: '1000000',
+    name: 'Phone sale',
+    createdAt: new Date(Date.now() - 86_400_000),
+  });
+  server = serve({ fetch: emulator.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = await cliEnvironment();
+  cleanup = base.cleanup;
+  env = {
+    ...base.env,
+    CLOSELOOP_SECRET_KEY: 'b'.repeat(64),
+    MSADS_API_BASE_URL: url,
+    MSADS_OAUTH_TOKEN_URL: `${url}/common/oauth2/v2.0/token`,
+    MSADS_REFRESH_TOKEN: emulator.issueRefreshToken({ clientId: 'app' }),
+    MSADS_CLIENT_ID: 'app',
+    MSADS_DEVELOPER_TOKEN: 'dev-token',
+    MSADS_CUSTOMER_ID: '1000000',
+    MSADS_ACCOUNT_ID: '2000000',
+  };
+});
+afterAll(async () => {
+  server?.close();
+  await cleanup?.();
+});
+
+describe('sending from the CLI', () => {
+  it('syncs goals, checks auto-tagging, imports a file and submits it once, with the real OAuth flow', async () => {
+    const sync = await runCli(['goals', 'sync'], env);
+    expect(sync.stderr).toBe('');
+    expect(sync.stdout).toContain('1 imported');
+    expect(sync.stdout).toContain('+ Phone sale');
+
+    emulator.setAutoTagging('1000000', '2000000', false);
+    const off = await runCli(['accounts', 'auto-tagging'], env);
+    expect(off.code).toBe(1);
+    expect(off.stdout).toContain('OFF');
+    expect(off.stdout).toContain('--enable');
+    const on = await runCli(['accounts', 'auto-tagging', '--enable'], env);
+    expect(on.code).toBe(0);
+    expect(on.stdout).toContain(': on.');
+
+    const time = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
+    const csv = join(dir, 'sales.csv');
+    writeFileSync(
+      csv,
+      `Microsoft Click Id,Conversion Name,Conversion Time,Conversion Value,Conversion Currency
+0123456789abcdef0123456789abcdef,Phone sale,${time},12.50,USD
+fedcba9876543210fedcba9876543210,Phone sale,${time},,
+`,
+    );
+    const imported = await runCli(['import', csv], env);
+    expect(imported.stdout).toContain('2 queued');
+
+    const sent = await runCli(['submit', '--once', '--json'], env);
+    expect(sent.code).toBe(0);
+    const report = JSON.parse(sent.stdout);
+    expect(report).toMatchObject({ calls: 1, accepted: 2, rejected: 0, failed: 0, dryRun: false });
+    expect(emulator.stats().accepted).toBe(2);
+    const apply = emulator.requests.find((r) => r.path.endsWith('/OfflineConversions/Apply'));
+    expect(apply?.headers.customeraccountid).toBe('2000000');
+
+    const again = await runCli(['submit', '--once'], env);
+    expect(again.stdout).toContain('0 calls');
+    const retry = await runCli(['retry'], env);
+    expect(retry.stdout).toContain('0 failed rows queued again');
+  });
+
+  it('says what to do when a command is misused', async () => {
+    const unknown = await runCli(['accounts', 'auto-tagging', '--account', '999'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('closeloop accounts list');
+    const help = await runCli(['submit', '--help'], env);
+    expect(help.stdout).toContain('closeloop submit --once');
+  });
+});
