@@ -1,4 +1,4 @@
-import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Database, queryVia } from '../db/client.ts';
 import { type Goal, goals } from '../db/schema/index.ts';
 import { ts } from '../db/sql.ts';
@@ -22,6 +22,9 @@ export interface GoalAccount {
  * mostly closed deals. One constant, so a different default is one line.
  */
 export const defaultGoalCategory = 'Purchase';
+
+/** How long after a failed creation a goal is tried again. */
+export const goalRetryMs = 5 * 60_000;
 
 /** Goals sent through this account: its own, plus the unassigned and customer-wide ones when it is the default. */
 export function goalsOfAccount(account: GoalAccount) {
@@ -83,10 +86,18 @@ export async function pushGoals(
 ): Promise<PushReport> {
   const report: PushReport = { created: 0, adopted: 0, failed: 0 };
   const work = async (query: Database['query']) => {
+    // A goal whose creation failed is tried again after a while, not on every round.
+    const retryBefore = new Date(input.now.getTime() - goalRetryMs);
     const pending = await database.db
       .select()
       .from(goals)
-      .where(and(goalsOfAccount(input.account), isNull(goals.msadsGoalId)));
+      .where(
+        and(
+          goalsOfAccount(input.account),
+          isNull(goals.msadsGoalId),
+          or(isNull(goals.msadsError), lt(goals.updatedAt, retryBefore)),
+        ),
+      );
     for (let i = 0; i < pending.length; i += maxGoalsPerCall) {
       const chunk = pending.slice(i, i + maxGoalsPerCall);
       const result = await input.client.addConversionGoals(chunk.map(toWireGoal));

@@ -60,6 +60,8 @@ export async function claimConversions(
       select id from conversions
        where state = 'queued' and goal_id = any(${uuidArray(input.goalIds)})
          and (next_attempt_at is null or next_attempt_at <= ${ts(input.now)})
+         -- Too old for Microsoft (5609): left for expireDue, never sent.
+         and conversion_time >= ${ts(new Date(input.now.getTime() - maxConversionAgeMs))}
        order by id
        limit ${input.limit}
        for update skip locked
@@ -100,6 +102,7 @@ export async function claimAdjustments(
       select a.id from adjustments a join conversions c on c.id = a.conversion_id
        where a.state = 'queued' and c.state = 'accepted' and c.goal_id = any(${uuidArray(input.goalIds)})
          and (a.next_attempt_at is null or a.next_attempt_at <= ${ts(input.now)})
+         and c.conversion_time >= ${ts(new Date(input.now.getTime() - maxConversionAgeMs))}
          and not exists (
            select 1 from adjustments p
             where p.conversion_id = a.conversion_id and p.id <> a.id

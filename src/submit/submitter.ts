@@ -89,6 +89,8 @@ const emptyReport = (): DrainReport => ({
 /** Microsoft's advice on 117: resubmit after waiting 60 seconds; jitter spreads the processes' restarts. */
 export const throttlePauseMs = 60_000;
 const throttleJitterMs = 5_000;
+/** How often held rows are released, stale claims swept and old rows expired by a running submitter. */
+export const maintenanceIntervalMs = 30_000;
 /** An account whose credentials or configuration Microsoft refused is tried again after this long. */
 export const accountErrorPauseMs = 15 * 60_000;
 
@@ -118,9 +120,15 @@ export function createSubmitter(options: SubmitterOptions) {
     if (ms > 0) await delay(ms, undefined, { signal }).catch(() => {});
   }
 
-  /** Sweep stale claims, release held rows that are due, expire what is too old. Cheap; run every round. */
+  let maintainedAt = 0;
+  /**
+   * Sweep stale claims, release held rows that are due, expire what is too old: at the first round and
+   * then at most every `maintenanceIntervalMs` (the expiry looks at every queued row).
+   */
   async function maintain(report: DrainReport) {
     const at = now();
+    if (maintainedAt !== 0 && at.getTime() - maintainedAt < maintenanceIntervalMs) return;
+    maintainedAt = at.getTime();
     report.reclaimed += await sweepStaleClaims(database, {
       now: at,
       claimTimeoutMs: config.claimTimeoutMs,

@@ -102,6 +102,18 @@ describe('goals in Microsoft', () => {
     });
     expect(report.failed).toBe(1);
     expect(goalView(await getGoal({ ctx: ctx(), idOrName: goal.id })).msadsError).toContain('InternalError');
+    // Not again on the next round (every 2 s): only once the retry delay has passed.
+    const calls = emulator.stats().calls;
+    await pushGoals(database, { account, client: emulatorClient(emulator.fetch, account), now: new Date() });
+    expect(emulator.stats().calls).toBe(calls);
+    const later = new Date(Date.now() + 6 * 60_000);
+    const retried = await pushGoals(database, {
+      account,
+      client: emulatorClient(emulator.fetch, account),
+      now: later,
+    });
+    expect(retried.created).toBe(1);
+    expect(goalView(await getGoal({ ctx: ctx(), idOrName: goal.id })).msadsError).toBeNull();
   });
 
   it('goals sync imports existing offline goals, ready at once, and links one of the same name', async () => {
