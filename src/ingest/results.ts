@@ -36,16 +36,21 @@ export interface ResultRow {
   row: UploadRow;
   ledgerId: number | null;
   ledgerState: string | null;
+  /** Why the ledger row is in its state once it was sent (Microsoft's code and what to fix). */
+  ledgerErrorCode?: string | null;
+  ledgerMessage?: string | null;
 }
 
 /** One result row as the API, the CLI (--json) and the CSV show it. */
-export function resultRecord({ row: r, ledgerId, ledgerState }: ResultRow) {
+export function resultRecord({ row: r, ledgerId, ledgerState, ledgerErrorCode, ledgerMessage }: ResultRow) {
+  // Once a row was sent, the ledger knows better: Microsoft's answer replaces the upload-time note.
+  const sent = ledgerState === 'accepted' || (ledgerState !== null && (ledgerErrorCode ?? null) !== null);
   return {
     row: r.row,
     status: ledgerState ?? r.status,
-    errorCode: r.errorCode,
-    errorColumn: r.errorColumn,
-    message: r.message,
+    errorCode: sent ? (ledgerErrorCode ?? null) : r.errorCode,
+    errorColumn: sent ? null : r.errorColumn,
+    message: sent ? (ledgerMessage ?? null) : r.message,
     notes: r.notes,
     conversionName: r.goalName,
     clickId: r.clickId,
@@ -75,7 +80,13 @@ export async function resultPage(
   const ledger = (upload.kind === 'conversions' ? conversions : adjustments) as typeof conversions;
   const state = sql<string>`coalesce(${ledger.state}, ${uploadRows.status})`;
   return database.db
-    .select({ row: uploadRows, ledgerId: ledger.id, ledgerState: ledger.state })
+    .select({
+      row: uploadRows,
+      ledgerId: ledger.id,
+      ledgerState: ledger.state,
+      ledgerErrorCode: ledger.errorCode,
+      ledgerMessage: ledger.message,
+    })
     .from(uploadRows)
     .leftJoin(ledger, and(eq(ledger.uploadId, uploadRows.uploadId), eq(ledger.uploadRow, uploadRows.row)))
     .where(

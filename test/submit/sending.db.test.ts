@@ -3,8 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/client.ts';
+import { resultPage, resultRecord, resultsCsv } from '../../src/ingest/results.ts';
 import { createLogger } from '../../src/log.ts';
 import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
+import { submitBatch } from '../../src/services/api-batches.ts';
 import { createGoal, getGoal, goalView } from '../../src/services/goals.ts';
 import { pushGoals, syncGoals } from '../../src/services/msads-goals.ts';
 import { openSending } from '../../src/submit/runtime.ts';
@@ -12,7 +14,7 @@ import type { SubmitAccount } from '../../src/submit/submitter.ts';
 import { testApp } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
-import { addAccount, emulatorClient, queueConversions, states } from '../helpers/submit.ts';
+import { addAccount, emulatorClient, queueConversions, states, testSubmitter } from '../helpers/submit.ts';
 
 let database: Database;
 let emulator: Emulator;
@@ -208,6 +210,39 @@ describe('the HTTP API for sending', () => {
     expect(((await list.json()) as { accounts: { autoTagging: boolean }[] }).accounts[0]?.autoTagging).toBe(
       true,
     );
+  });
+});
+
+describe("Microsoft's answer in an upload's results", () => {
+  it('shows the code and what to fix for a row Microsoft rejected, and accepted rows as accepted', async () => {
+    const goal = await createGoal({ ctx: ctx(), input: { name: 'Known here only' } });
+    await database.query(sql`update goals set msads_goal_id = '77', ready_at = now() - interval '1 hour'`);
+    const time = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19);
+    const batch = await submitBatch({
+      ctx: ctx(),
+      kind: 'conversions',
+      body: {
+        conversions: ['0123456789abcdef0123456789abcdef', 'fedcba9876543210fedcba9876543210'].map(
+          (clickId) => ({
+            clickId,
+            conversionName: goal.name,
+            conversionTime: `${time}Z`,
+          }),
+        ),
+      },
+    });
+    // The emulator has no goal of that name: Microsoft answers 5606 for both.
+    await testSubmitter(database, [{ account, client: emulatorClient(emulator.fetch, account) }]).drain();
+    const upload = { id: batch.requestId, kind: 'conversions' as const };
+    const rows = (await resultPage(database, upload)).map(resultRecord);
+    expect(rows.map((r) => [r.status, r.errorCode])).toEqual([
+      ['rejected', '5606'],
+      ['rejected', '5606'],
+    ]);
+    expect(rows[0]?.message).toContain('goals sync');
+    let csv = '';
+    for await (const chunk of resultsCsv(database, upload, { errorsOnly: true })) csv += chunk;
+    expect(csv).toContain('5606');
   });
 });
 
