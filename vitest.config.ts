@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Tests that touch the database are named *.db.test.ts and run once per database kind: always on PGlite
 // (in-process), and again on the real PostgreSQL when TEST_DATABASE_URL is set (CI always sets it).
+// Tests about several processes sharing one database (*.pg.test.ts) need PostgreSQL — PGlite is one
+// process — and run in the postgres project only.
 const dbKinds = process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 
 export default defineConfig({
@@ -17,14 +19,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts', 'connectors/**/*.test.ts'],
-          exclude: ['**/*.db.test.ts', 'test/bench/**', 'node_modules/**'],
+          exclude: ['**/*.db.test.ts', '**/*.pg.test.ts', 'test/bench/**', 'node_modules/**'],
         },
       },
       ...dbKinds.map((kind) => ({
         extends: true as const,
         test: {
           name: kind,
-          include: ['test/**/*.db.test.ts'],
+          include:
+            kind === 'postgres' ? ['test/**/*.db.test.ts', 'test/**/*.pg.test.ts'] : ['test/**/*.db.test.ts'],
           env: { CLOSELOOP_TEST_DB: kind },
         },
       })),

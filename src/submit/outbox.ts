@@ -215,6 +215,11 @@ export async function markRetry(
     message: string;
     now: Date;
     ids?: readonly number[];
+    /**
+     * One factor (0.75–1.25) for the whole batch: rows that failed together come due together and go
+     * out again in one call, not scattered over several small ones. @default random
+     */
+    jitter?: number;
   },
 ): Promise<{ retried: number; failed: number }> {
   const { policy } = input;
@@ -223,7 +228,7 @@ export async function markRetry(
        set state = case when attempts >= ${policy.maxAttempts} then 'failed' else 'queued' end,
            next_attempt_at = ${ts(input.now)} + least(${policy.backoffCapMs}::float8,
                ${policy.backoffBaseMs}::float8 * power(2, greatest(attempts - 1, 0)))
-               * (0.75 + random() * 0.5) * interval '1 millisecond',
+               * ${input.jitter ?? 0.75 + Math.random() * 0.5}::float8 * interval '1 millisecond',
            error_code = ${input.errorCode}, error_name = ${input.errorName},
            message = case when attempts >= ${policy.maxAttempts}
              then ${`Sending failed ${policy.maxAttempts} times; the last error: `} || ${input.message}
@@ -328,6 +333,8 @@ export async function sweepStaleClaims(
       returning id`);
     n += rows.length;
   }
+  // Every answer is recorded in one transaction with its submission (see the submitter), so a call
+  // still 'sending' here never got its answer recorded: its rows were the ones queued again above.
   await database.query(sql`
     update submissions set outcome = 'abandoned', finished_at = ${ts(input.now)},
            error_message = 'the process stopped before recording the answer; its rows were queued again'
@@ -362,15 +369,19 @@ export async function hasDue(
 ): Promise<boolean> {
   if (input.goalIds.length === 0) return false;
   const goalsParam = uuidArray(input.goalIds);
+  // The same cut-off as the claims: rows too old for Microsoft wait for expireDue, not for a call slot.
+  const oldest = new Date(input.now.getTime() - maxConversionAgeMs);
   const [row] = await database.query<{ due: boolean }>(sql`
     select exists (
       select 1 from conversions
        where state = 'queued' and goal_id = any(${goalsParam})
          and (next_attempt_at is null or next_attempt_at <= ${ts(input.now)})
+         and conversion_time >= ${ts(oldest)}
     ) or exists (
       select 1 from adjustments a join conversions c on c.id = a.conversion_id
        where a.state = 'queued' and c.state = 'accepted' and c.goal_id = any(${goalsParam})
          and (a.next_attempt_at is null or a.next_attempt_at <= ${ts(input.now)})
+         and c.conversion_time >= ${ts(oldest)}
     ) as due`);
   return row?.due === true;
 }

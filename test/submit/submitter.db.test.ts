@@ -144,6 +144,11 @@ describe('the submitter', () => {
     expect(row).toMatchObject({ state: 'queued', attempts: 1 });
     expect(row?.message).toContain('Attempt 1 of 5 failed');
     expect(row?.next_attempt_at).not.toBeNull();
+    // One jitter per batch: rows that failed together go out again together, in one call.
+    const [due] = await database.query<{ n: number }>(
+      sql`select count(distinct next_attempt_at)::int as n from conversions`,
+    );
+    expect(Number(due?.n)).toBe(1);
     // Not due yet: another round leaves them alone.
     expect((await submitter(slow).drain()).calls).toBe(0);
     await database.query(sql`update conversions set next_attempt_at = now() - interval '1 second'`);
