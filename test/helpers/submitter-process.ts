@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { DrainReport } from '../../src/submit/submitter.ts';
 
 /**
  * Submitter processes for the crash test and the submit benchmark: test/bench/submit-worker.ts, which
@@ -16,15 +17,11 @@ export interface SubmitterResult {
   worker: string;
   seconds: number;
   rounds: number;
-  report: {
-    calls: number;
-    accepted: number;
-    rejected: number;
-    retried: number;
-    failed: number;
-    throttled: number;
-    reclaimed: number;
-  };
+  /** The worker's drain reports, summed. */
+  report: Pick<
+    DrainReport,
+    'calls' | 'accepted' | 'rejected' | 'retried' | 'failed' | 'throttled' | 'reclaimed'
+  >;
   maxRssBytes: number;
   profile: Record<string, { count: number; totalMs: number; avgMs: number; maxMs: number }>;
 }

@@ -8,10 +8,10 @@ import {
   checkConversionTime,
   checkGoalName,
   checkIdentity,
+  checkItems,
   conversionWindowMs,
   earliestUsableMs,
   type ItemContext,
-  MalformedRequestError,
   readString,
   readTime,
   readValue,
@@ -35,19 +35,9 @@ export function applyOfflineConversionAdjustments(deps: OperationDeps, call: Cal
 
   const errors: WireBatchError[] = [];
   const ctx = itemContext(deps, call, errors);
-  const pending: Pending[] = [];
-  let rejected = 0;
-  try {
-    for (let index = 0; index < items.length; index++) {
-      const before = errors.length;
-      const found = checkAdjustment(items[index], index, ctx);
-      if (errors.length > before) rejected++;
-      else if (found) pending.push(found);
-    }
-  } catch (err) {
-    if (err instanceof MalformedRequestError) return malformedRequest(call.trackingId, err.message);
-    throw err;
-  }
+  const checked = checkItems(items, errors, (item, index) => checkAdjustment(item, index, ctx));
+  if ('malformed' in checked) return malformedRequest(call.trackingId, checked.malformed);
+  const { pending, rejected } = checked;
 
   const { stats, ledger } = deps;
   stats.itemsReceived += items.length;

@@ -8,9 +8,9 @@ import {
   checkConversionTime,
   checkGoalName,
   checkIdentity,
+  checkItems,
   goalWarmUpMs,
   type ItemContext,
-  MalformedRequestError,
   readString,
   readValue,
 } from './items.ts';
@@ -53,19 +53,9 @@ export function applyOfflineConversions(deps: OperationDeps, call: Call, body: u
 
   const errors: WireBatchError[] = [];
   const ctx = itemContext(deps, call, errors);
-  const pending: { key: string; make: () => StoredConversion }[] = [];
-  let rejected = 0;
-  try {
-    for (let index = 0; index < items.length; index++) {
-      const before = errors.length;
-      const found = checkConversion(items[index], index, ctx);
-      if (errors.length > before) rejected++;
-      else if (found) pending.push(found);
-    }
-  } catch (err) {
-    if (err instanceof MalformedRequestError) return malformedRequest(call.trackingId, err.message);
-    throw err;
-  }
+  const checked = checkItems(items, errors, (item, index) => checkConversion(item, index, ctx));
+  if ('malformed' in checked) return malformedRequest(call.trackingId, checked.malformed);
+  const { pending, rejected } = checked;
 
   const { stats, ledger } = deps;
   stats.itemsReceived += items.length;
