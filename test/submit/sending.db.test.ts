@@ -213,6 +213,23 @@ describe('the HTTP API for sending', () => {
   });
 });
 
+describe('the start page', () => {
+  it('warns when an account has auto-tagging off or needs a sign-in, showing counts only', async () => {
+    const { app } = await testApp(database, () => new Date());
+    await database.query(sql`
+      insert into accounts (name, target, origin, ms_customer_id, ms_account_id, auto_tagging, auth_status)
+      values ('Secret Shop Name', 'microsoft', 'database', '5', '6', false, 'reconsent_needed')`);
+    try {
+      const page = await (await app.request('/')).text();
+      expect(page).toContain('MSCLKID auto-tagging is off');
+      expect(page).toContain('Sign-in needed');
+      expect(page).not.toContain('Secret Shop Name');
+    } finally {
+      await database.query(sql`delete from accounts where ms_account_id = '6'`);
+    }
+  });
+});
+
 describe("Microsoft's answer in an upload's results", () => {
   it('shows the code and what to fix for a row Microsoft rejected, and accepted rows as accepted', async () => {
     const goal = await createGoal({ ctx: ctx(), input: { name: 'Known here only' } });
