@@ -65,7 +65,7 @@ export const goalsCommand: Command = {
           },
         });
         console.log(
-          `Created goal "${goal.name}" (${goal.id}). Microsoft accepts conversions for it from ${goalView(goal).acceptsConversionsFrom}.`,
+          `Created goal "${goal.name}" (${goal.id}). The submitter (closeloop serve, or the next submit --once) creates it in Microsoft Advertising; Microsoft accepts conversions for it 2 hours after that (about ${goalView(goal).acceptsConversionsFrom}); until then they are held.`,
         );
         return 0;
       });
