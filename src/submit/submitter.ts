@@ -358,6 +358,22 @@ export function createSubmitter(options: SubmitterOptions) {
     }
   }
 
+  /**
+   * Claims of one account run one at a time in this process. Two claims at the same moment would share
+   * the rows `skip locked` leaves them (the last 500 rows as 250 + 250: an extra call); across processes
+   * the schedule spaces claims apart, so they rarely overlap.
+   */
+  const claimChains = new Map<string, Promise<unknown>>();
+  function claimOneAtATime<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = claimChains.get(accountId) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    claimChains.set(
+      accountId,
+      next.catch(() => {}),
+    );
+    return next;
+  }
+
   async function waitForSlot(account: SubmitAccount, signal: AbortSignal | undefined) {
     for (;;) {
       const slot = await reserveSlot(database, {
@@ -385,20 +401,22 @@ export function createSubmitter(options: SubmitterOptions) {
     if (signal?.aborted) return 'empty';
     const claimId = randomUUID();
     const at = now();
-    let claimed: Claimed = {
-      table: 'conversions',
-      rows: await claimConversions(database, { goalIds, limit: batchSize, submissionId: claimId, now: at }),
-    };
-    if (claimed.rows.length === 0)
-      claimed = {
-        table: 'adjustments',
-        rows: await claimAdjustments(database, {
-          goalIds,
-          limit: Math.min(batchSize, maxAdjustmentsPerCall),
-          submissionId: claimId,
-          now: at,
-        }),
-      };
+    const claimed = await claimOneAtATime(account.id, async (): Promise<Claimed> => {
+      const conversions = await claimConversions(database, {
+        goalIds,
+        limit: batchSize,
+        submissionId: claimId,
+        now: at,
+      });
+      if (conversions.length > 0) return { table: 'conversions', rows: conversions };
+      const adjustments = await claimAdjustments(database, {
+        goalIds,
+        limit: Math.min(batchSize, maxAdjustmentsPerCall),
+        submissionId: claimId,
+        now: at,
+      });
+      return { table: 'adjustments', rows: adjustments };
+    });
     if (claimed.rows.length === 0) return 'empty';
     await startSubmission(database, {
       id: claimId,
@@ -420,11 +438,13 @@ export function createSubmitter(options: SubmitterOptions) {
     maxPauseWaitMs: number,
   ) {
     const { account } = target;
-    const paused = await pausedUntil(database, account.id);
-    if (paused && paused.getTime() - now().getTime() > maxPauseWaitMs) {
-      report.skippedAccounts.push(account.name);
-      return;
-    }
+    const pausedTooLong = async () => {
+      const paused = await pausedUntil(database, account.id);
+      if (!paused || paused.getTime() - now().getTime() <= maxPauseWaitMs) return false;
+      if (!report.skippedAccounts.includes(account.name)) report.skippedAccounts.push(account.name);
+      return true;
+    };
+    if (await pausedTooLong()) return;
     const pushed = await pushGoals(database, { account, client: target.client, now: now() });
     report.goalsCreated += pushed.created + pushed.adopted;
     const goalIds = await readyGoalIds(database, account, now());
@@ -437,6 +457,7 @@ export function createSubmitter(options: SubmitterOptions) {
     });
     let exhausted = false;
     let failure: unknown;
+    let sent = 0;
     const pump = () => {
       while (
         !exhausted &&
@@ -448,14 +469,23 @@ export function createSubmitter(options: SubmitterOptions) {
           .add(async () => {
             const r = await oneCall(target, goalIds, report, signal);
             if (r === 'empty') exhausted = true;
+            else sent++;
           })
           .then(pump, (err) => {
             failure ??= err;
           });
     };
-    pump();
-    await queue.onIdle();
-    if (failure !== undefined) throw failure;
+    // A pass ends when a call finds nothing due; but a call still in flight then may make more rows due
+    // (an accepted conversion lets its adjustments go). So passes repeat until one sends nothing.
+    for (;;) {
+      const before = sent;
+      exhausted = false;
+      pump();
+      await queue.onIdle();
+      if (failure !== undefined) throw failure;
+      // A throttled or refused account waits for the next round, not here.
+      if (sent === before || signal?.aborted || (await pausedTooLong())) return;
+    }
   }
 
   /**
