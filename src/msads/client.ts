@@ -70,6 +70,10 @@ export interface MsadsClient {
     items: WireOfflineConversionAdjustment[],
   ): Promise<CallResult<WireApplyResponse>>;
   addConversionGoals(goals: WireConversionGoal[]): Promise<CallResult<WireAddConversionGoalsResponse>>;
+  /** Change goals that exist (by Id): status, conversion window, count type. */
+  updateConversionGoals(
+    goals: (Pick<WireConversionGoal, 'Type' | 'Id'> & Partial<WireConversionGoal>)[],
+  ): Promise<CallResult<WireApplyResponse>>;
   /** All offline goals visible to the account when `ids` is omitted. */
   getConversionGoalsByIds(ids?: string[]): Promise<CallResult<WireGetConversionGoalsResponse>>;
   getAutoTagging(): Promise<CallResult<boolean>>;
@@ -82,14 +86,24 @@ export function createMsadsClient(options: MsadsClientOptions): MsadsClient {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
 
-  async function call<T>(path: string, body: unknown): Promise<CallResult<T>> {
-    let result = await once<T>(path, body, false);
+  async function call<T>(
+    path: string,
+    body: unknown,
+    method: 'POST' | 'PUT' = 'POST',
+  ): Promise<CallResult<T>> {
+    let result = await once<T>(path, body, false, method);
     // 109: the access token expired early (revoked, clock skew); refresh it and resend once.
-    if (!result.ok && result.fault.class === 'token_expired') result = await once<T>(path, body, true);
+    if (!result.ok && result.fault.class === 'token_expired')
+      result = await once<T>(path, body, true, method);
     return result;
   }
 
-  async function once<T>(path: string, body: unknown, forceRefresh: boolean): Promise<CallResult<T>> {
+  async function once<T>(
+    path: string,
+    body: unknown,
+    forceRefresh: boolean,
+    method: 'POST' | 'PUT',
+  ): Promise<CallResult<T>> {
     let token: string;
     try {
       token = await options.tokens.accessToken({ forceRefresh });
@@ -104,7 +118,7 @@ export function createMsadsClient(options: MsadsClientOptions): MsadsClient {
     try {
       response = await send(
         new Request(`${baseUrl}${path}`, {
-          method: 'POST',
+          method,
           headers: {
             Authorization: `Bearer ${token}`,
             DeveloperToken: options.developerToken,
@@ -165,6 +179,7 @@ export function createMsadsClient(options: MsadsClientOptions): MsadsClient {
     applyOfflineConversionAdjustments: (items) =>
       call(paths.applyOfflineConversionAdjustments, { OfflineConversionAdjustments: items }),
     addConversionGoals: (goals) => call(paths.addConversionGoals, { ConversionGoals: goals }),
+    updateConversionGoals: (goals) => call(paths.addConversionGoals, { ConversionGoals: goals }, 'PUT'),
     getConversionGoalsByIds: (ids) =>
       call(paths.getConversionGoalsByIds, {
         ...(ids && ids.length > 0 ? { ConversionGoalIds: ids } : {}),

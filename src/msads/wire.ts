@@ -14,6 +14,7 @@ export const oauthScope = 'https://ads.microsoft.com/msads.manage offline_access
 export const paths = {
   applyOfflineConversions: '/CampaignManagement/v13/OfflineConversions/Apply',
   applyOfflineConversionAdjustments: '/CampaignManagement/v13/OfflineConversionAdjustments/Apply',
+  /** POST adds goals (AddConversionGoals); PUT changes them (UpdateConversionGoals). */
   addConversionGoals: '/CampaignManagement/v13/ConversionGoals',
   getConversionGoalsByIds: '/CampaignManagement/v13/ConversionGoals/QueryByIds',
   getAccountProperties: '/CampaignManagement/v13/AccountProperties/Query',

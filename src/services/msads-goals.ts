@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Database, queryVia } from '../db/client.ts';
 import { type Goal, goals } from '../db/schema/index.ts';
 import { ts } from '../db/sql.ts';
@@ -71,6 +71,8 @@ export function toWireGoal(g: Goal): WireConversionGoal {
 export interface PushReport {
   created: number;
   adopted: number;
+  /** Goals changed here (paused, resumed, new window or count type) and sent with UpdateConversionGoals. */
+  updated: number;
   failed: number;
 }
 
@@ -84,7 +86,7 @@ export async function pushGoals(
   database: Database,
   input: { account: GoalAccount; client: MsadsClient; now: Date },
 ): Promise<PushReport> {
-  const report: PushReport = { created: 0, adopted: 0, failed: 0 };
+  const report: PushReport = { created: 0, adopted: 0, updated: 0, failed: 0 };
   const work = async (query: Database['query']) => {
     // A goal whose creation failed is tried again after a while, not on every round.
     const retryBefore = new Date(input.now.getTime() - goalRetryMs);
@@ -137,9 +139,13 @@ export async function pushGoals(
       }
     }
   };
+  const workAll = async (query: Database['query']) => {
+    await work(query);
+    await pushChanges(database, query, input, report);
+  };
   if (database.kind === 'pglite') {
     // One process owns a PGlite database; no lock needed, and none held across the HTTP call.
-    await work(database.query);
+    await workAll(database.query);
     return report;
   }
   await database.db.transaction(async (tx) => {
@@ -147,9 +153,67 @@ export async function pushGoals(
     const [lock] = await query<{ ok: boolean }>(
       sql`select pg_try_advisory_xact_lock(7361003, hashtext(${input.account.id})) as ok`,
     );
-    if (lock?.ok) await work(query);
+    if (lock?.ok) await workAll(query);
   });
   return report;
+}
+
+/**
+ * Goals changed here since Microsoft last got them (updatedAt later than msadsSyncedAt): their status,
+ * conversion window and count type go out with UpdateConversionGoals, ≤100 per call. What Microsoft
+ * refuses stays on the goal as msadsError and is tried again after `goalRetryMs`.
+ */
+async function pushChanges(
+  database: Database,
+  query: Database['query'],
+  input: { account: GoalAccount; client: MsadsClient; now: Date },
+  report: PushReport,
+) {
+  const retryBefore = new Date(input.now.getTime() - goalRetryMs);
+  const changed = await database.db
+    .select()
+    .from(goals)
+    .where(
+      and(
+        goalsOfAccount(input.account),
+        isNotNull(goals.msadsGoalId),
+        or(isNull(goals.msadsSyncedAt), gt(goals.updatedAt, goals.msadsSyncedAt)),
+        or(isNull(goals.msadsError), lt(goals.updatedAt, retryBefore)),
+      ),
+    );
+  for (let i = 0; i < changed.length; i += maxGoalsPerCall) {
+    const chunk = changed.slice(i, i + maxGoalsPerCall);
+    const result = await input.client.updateConversionGoals(
+      chunk.map((g) => ({
+        Type: 'OfflineConversion' as const,
+        Id: g.msadsGoalId!,
+        Status: g.status === 'paused' ? ('Paused' as const) : ('Active' as const),
+        ConversionWindowInMinutes: g.conversionWindowMinutes,
+        CountType: g.countType === 'unique' ? ('Unique' as const) : ('All' as const),
+      })),
+    );
+    const errors = new Map(result.ok ? (result.body.PartialErrors ?? []).map((e) => [e.Index, e]) : []);
+    for (const [index, g] of chunk.entries()) {
+      const error = errors.get(index);
+      if (result.ok && !error) {
+        // Synced up to the version that was sent (compared to the millisecond, as JavaScript read it): a
+        // change made meanwhile stays pending.
+        await query(sql`
+          update goals
+             set msads_synced_at = case when date_trunc('milliseconds', updated_at) = ${ts(g.updatedAt)}
+                                        then updated_at else msads_synced_at end,
+                 msads_error = null
+           where id = ${g.id}::uuid`);
+        report.updated++;
+      } else {
+        const message = !result.ok
+          ? new MsadsError(result.fault).message
+          : `${error!.Code} ${error!.ErrorCode}: ${error!.Message}`;
+        await setGoalError(query, g.id, `Changing the goal in Microsoft failed: ${message}`, input.now);
+        report.failed++;
+      }
+    }
+  }
 }
 
 async function findByName(client: MsadsClient, name: string): Promise<WireConversionGoal | undefined> {
@@ -160,7 +224,8 @@ async function findByName(client: MsadsClient, name: string): Promise<WireConver
 
 async function linkGoal(query: Database['query'], id: string, msadsId: string, readyAt: Date, now: Date) {
   await query(sql`
-    update goals set msads_goal_id = ${msadsId}, ready_at = ${ts(readyAt)}, msads_error = null, updated_at = ${ts(now)}
+    update goals set msads_goal_id = ${msadsId}, ready_at = ${ts(readyAt)}, msads_error = null,
+           updated_at = ${ts(now)}, msads_synced_at = ${ts(now)}
      where id = ${id}::uuid`);
   // Held rows of the goal wait for its readiness at Microsoft, not the one guessed at upload.
   for (const t of ['conversions', 'adjustments'] as const) {
@@ -228,6 +293,7 @@ export async function syncGoals(
       readyAt: input.now,
       createdAt: input.now,
       updatedAt: input.now,
+      msadsSyncedAt: input.now,
     });
     report.imported.push(remote.Name);
   }

@@ -40,6 +40,7 @@ export async function openSending(ctx: ServiceContext, config: Config, log: Logg
     .where(and(eq(goals.customerId, ctx.customerId), isNotNull(goals.msadsGoalId)));
   for (const { goal, account } of rows)
     emulator.addGoal({
+      ...(goal.msadsGoalId ? { id: goal.msadsGoalId } : {}),
       customerId: account.msCustomerId,
       accountId: account.msAccountId,
       name: goal.name,

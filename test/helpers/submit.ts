@@ -69,6 +69,7 @@ export async function addGoal(
     currency?: string;
   },
 ): Promise<string> {
+  const synced = new Date();
   const [row] = await database.db
     .insert(goals)
     .values({
@@ -79,6 +80,9 @@ export async function addGoal(
       msadsGoalId: input.msadsGoalId === undefined ? '9001' : input.msadsGoalId,
       readyAt: input.readyAt ?? new Date(Date.now() - 3 * 3600_000),
       createdAt: new Date(Date.now() - 3 * 3600_000),
+      // As Microsoft has it: nothing to send with UpdateConversionGoals.
+      updatedAt: synced,
+      msadsSyncedAt: synced,
     })
     .returning();
   return row!.id;

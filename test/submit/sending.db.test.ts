@@ -58,7 +58,7 @@ describe('goals in Microsoft', () => {
       client: emulatorClient(emulator.fetch, account),
       now: new Date(),
     });
-    expect(report).toEqual({ created: 1, adopted: 0, failed: 0 });
+    expect(report).toEqual({ created: 1, adopted: 0, updated: 0, failed: 0 });
     const [remote] = emulator.goals('1000');
     expect(remote).toMatchObject({
       name: 'Signed contract',
@@ -77,6 +77,44 @@ describe('goals in Microsoft', () => {
     // Nothing left to create: a second push makes no call.
     const calls = emulator.stats().calls;
     await pushGoals(database, { account, client: emulatorClient(emulator.fetch, account), now: new Date() });
+    expect(emulator.stats().calls).toBe(calls);
+  });
+
+  it('sends a goal changed here (paused, new window, count type) with UpdateConversionGoals, once', async () => {
+    const goal = await createGoal({ ctx: ctx(), input: { name: 'Changing goal' } });
+    const client = emulatorClient(emulator.fetch, account);
+    await pushGoals(database, { account, client, now: new Date() });
+    const { updateGoal } = await import('../../src/services/goals.ts');
+    await updateGoal({
+      ctx: ctx(),
+      idOrName: goal.id,
+      patch: { status: 'paused', conversionWindow: '7d', countType: 'unique' },
+    });
+    const report = await pushGoals(database, { account, client, now: new Date() });
+    expect(report).toMatchObject({ updated: 1, failed: 0 });
+    const update = emulator.requests.at(-1);
+    expect(update?.method).toBe('PUT');
+    expect(emulator.goals('1000')[0]).toMatchObject({
+      status: 'Paused',
+      conversionWindowMinutes: 10_080,
+      countType: 'Unique',
+    });
+    const calls = emulator.stats().calls;
+    expect((await pushGoals(database, { account, client, now: new Date() })).updated).toBe(0);
+    expect(emulator.stats().calls).toBe(calls);
+  });
+
+  it('keeps why a goal change was refused, and tries again later', async () => {
+    const goal = await createGoal({ ctx: ctx(), input: { name: 'Gone there' } });
+    await database.query(
+      sql`update goals set msads_goal_id = '424242', updated_at = now() where id = ${goal.id}::uuid`,
+    );
+    const client = emulatorClient(emulator.fetch, account);
+    const report = await pushGoals(database, { account, client, now: new Date() });
+    expect(report).toMatchObject({ updated: 0, failed: 1 });
+    expect(goalView(await getGoal({ ctx: ctx(), idOrName: goal.id })).msadsError).toContain('5314');
+    const calls = emulator.stats().calls;
+    await pushGoals(database, { account, client, now: new Date() });
     expect(emulator.stats().calls).toBe(calls);
   });
 

@@ -57,6 +57,7 @@ ALTER TABLE "conversions" ADD COLUMN "submission_id" uuid;--> statement-breakpoi
 ALTER TABLE "conversions" ADD COLUMN "accepted_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "goals" ADD COLUMN "ready_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "goals" ADD COLUMN "msads_error" text;--> statement-breakpoint
+ALTER TABLE "goals" ADD COLUMN "msads_synced_at" timestamp with time zone;--> statement-breakpoint
 CREATE UNIQUE INDEX "accounts_ms_account_key" ON "accounts" USING btree ("customer_id","ms_account_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "accounts_default_key" ON "accounts" USING btree ("customer_id") WHERE is_default;--> statement-breakpoint
 CREATE INDEX "submissions_started" ON "submissions" USING btree ("customer_id","started_at");--> statement-breakpoint

@@ -35,8 +35,13 @@ export const goals = pgTable(
      * moment it was imported for goals that already existed. Null: 2 hours after createdAt.
      */
     readyAt: timestamp('ready_at', { withTimezone: true }),
-    /** Why the last attempt to create the goal in Microsoft failed (shown until it succeeds). */
+    /** Why the last attempt to create or change the goal in Microsoft failed (shown until it succeeds). */
     msadsError: text('msads_error'),
+    /**
+     * The updatedAt that Microsoft has: a goal changed here since (paused, new window) is sent again
+     * with UpdateConversionGoals.
+     */
+    msadsSyncedAt: timestamp('msads_synced_at', { withTimezone: true }),
   },
   (t) => [
     uniqueIndex('goals_customer_name_key').on(t.customerId, t.name),

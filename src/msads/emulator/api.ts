@@ -11,6 +11,7 @@ import {
   getAccountProperties,
   getConversionGoalsByIds,
   setAccountProperties,
+  updateConversionGoals,
 } from './goal-operations.ts';
 import type { Throttle } from './throttle.ts';
 import type { TokenStore } from './tokens.ts';
@@ -70,6 +71,9 @@ export function apiRoutes(deps: ApiDeps): Hono<EmulatorEnv> {
     ],
   ];
   for (const [path, operation, run] of operations) app.post(path, (c) => handle(c, deps, operation, run));
+  app.put(paths.addConversionGoals, (c) =>
+    handle(c, deps, 'goals', (call, body) => updateConversionGoals(deps.goals, call, body)),
+  );
   return app;
 }
 

@@ -114,3 +114,44 @@ export function setAccountProperties(goals: GoalStore, call: Call, body: unknown
   });
   return ok({ PartialErrors: partialErrors });
 }
+
+/**
+ * UpdateConversionGoals (PUT on the goals path): what closeloop changes after creating a goal — its
+ * status (pause/resume), conversion window and count type. Unknown or invisible ids are 5314.
+ */
+export function updateConversionGoals(goals: GoalStore, call: Call, body: unknown): Answer {
+  const items = arrayField(body, 'ConversionGoals');
+  if (!items) return malformedRequest(call.trackingId, 'The body needs a ConversionGoals array.');
+  if (items.length === 0) return apiFault(400, call.trackingId, 5321);
+  if (items.length > maxGoalsPerCall) return apiFault(400, call.trackingId, 5322);
+  const partialErrors: WireBatchError[] = [];
+  items.forEach((item, index) => {
+    const g = (item ?? {}) as {
+      Id?: unknown;
+      Status?: unknown;
+      ConversionWindowInMinutes?: unknown;
+      CountType?: unknown;
+    };
+    const goal = typeof g.Id === 'string' || typeof g.Id === 'number' ? goals.byId(String(g.Id)) : undefined;
+    if (!goal || !goals.visibleTo(goal, call.customerId, call.accountId)) {
+      partialErrors.push(batchError(5314, index, 'Id'));
+      return;
+    }
+    const before = partialErrors.length;
+    const window = g.ConversionWindowInMinutes;
+    if (
+      window !== undefined &&
+      (!Number.isInteger(window) || (window as number) < 1 || (window as number) > 129_600)
+    )
+      partialErrors.push(batchError(5337, index, 'ConversionWindowInMinutes'));
+    if (g.Status !== undefined && g.Status !== 'Active' && g.Status !== 'Paused')
+      partialErrors.push(batchError(5328, index, 'Status'));
+    if (g.CountType !== undefined && g.CountType !== 'All' && g.CountType !== 'Unique')
+      partialErrors.push(batchError(201, index, 'CountType'));
+    if (partialErrors.length > before) return;
+    if (window !== undefined) goal.conversionWindowMinutes = window as number;
+    if (g.Status !== undefined) goal.status = g.Status as 'Active' | 'Paused';
+    if (g.CountType !== undefined) goal.countType = g.CountType as 'All' | 'Unique';
+  });
+  return ok({ PartialErrors: partialErrors });
+}

@@ -201,7 +201,14 @@ export function createGoalStore(): GoalStore {
       const createdAt = spec.createdAt ? new Date(spec.createdAt) : now;
       if (Number.isNaN(createdAt.getTime()))
         throw new TypeError(`addGoal: createdAt must be a date; got ${JSON.stringify(spec.createdAt)}`);
+      if (spec.id !== undefined && byId.has(spec.id))
+        throw new TypeError(`addGoal: a goal with id ${JSON.stringify(spec.id)} exists already`);
       const created = store.create(spec.customerId, goal, createdAt);
+      if (spec.id !== undefined) {
+        byId.delete(created.id);
+        created.id = spec.id;
+        byId.set(created.id, created);
+      }
       if (spec.accountId) tagging.set(spec.accountId, true);
       return created;
     },

@@ -99,6 +99,8 @@ export interface EmulatorGoal {
 
 /** What `addGoal` and `POST /_emulator/goals` take; everything but customerId and name has a default. */
 export interface GoalSpec {
+  /** Microsoft's id for it; a new one when absent (the dry run reseeds goals under the ids it gave them). */
+  id?: string;
   customerId: string;
   accountId?: string;
   name: string;
