@@ -75,13 +75,48 @@ interface AccountAuthRow extends Record<string, unknown> {
 /**
  * The access token of one account, shared by every process that sends for it. It is cached in memory
  * and refreshed shortly before it expires, or when Microsoft says it expired (109). Several processes
- * share one PostgreSQL: the refresh runs under `select … for update` on the account, and whoever gets
+ * share one PostgreSQL: the refresh runs under an advisory lock per account, and whoever gets
  * the lock second finds the token the first one stored and uses it, so one expiry costs one refresh.
  * Microsoft may rotate the refresh token on any refresh; the new one is stored at once, in the same
  * transaction, because the old one may stop working.
  */
+/**
+ * Refreshes of one account in this process, one after the other, whichever token source asks (the
+ * submitter's and the auto-tagging check's): the second then finds the token the first stored.
+ */
+const turns = new WeakMap<Database['db'], Map<string, Promise<unknown>>>();
+function inProcessTurn<T>(database: Database, accountId: string, fn: () => Promise<T>): Promise<T> {
+  let chains = turns.get(database.db);
+  if (!chains) {
+    chains = new Map();
+    turns.set(database.db, chains);
+  }
+  const next = (chains.get(accountId) ?? Promise.resolve()).then(fn, fn);
+  chains.set(
+    accountId,
+    next.catch(() => {}),
+  );
+  return next;
+}
+
 export function createAccountTokens(deps: AccountTokensDeps): AccessTokenSource {
   const { database, secrets, accountId, log } = deps;
+  /**
+   * One refresh per account at a time, across processes: on PostgreSQL, a transaction holding an
+   * advisory lock — not a row lock, because the account row is also where every submitter takes its
+   * call slots, and those must not wait for the token endpoint. PGlite is one process with one
+   * connection: a transaction there would stop all its other work during the HTTP call, so none.
+   */
+  const oneRefreshAtATime = <T>(fn: (query: Database['query']) => Promise<T>): Promise<T> =>
+    inProcessTurn(database, accountId, () =>
+      database.kind === 'pglite'
+        ? fn(database.query)
+        : database.db.transaction(async (tx) => {
+            const query = queryVia(tx);
+            await query(sql`select pg_advisory_xact_lock(7361005, hashtext(${accountId}::text))`);
+            return fn(query);
+          }),
+    );
   const now = deps.now ?? (() => new Date());
   let cached: Cached | undefined;
   // One refresh at a time in this process; callers who arrive meanwhile wait for its result.
@@ -92,12 +127,11 @@ export function createAccountTokens(deps: AccountTokensDeps): AccessTokenSource 
 
   /** `had`: on a forced refresh, the token Microsoft refused; any other stored token is newer and good. */
   async function refresh(forceRefresh: boolean, had: string | undefined): Promise<string> {
-    const outcome = await database.db.transaction(async (tx) => {
-      const query = queryVia(tx);
+    const outcome = await oneRefreshAtATime(async (query) => {
       const [row] = await query<AccountAuthRow>(sql`
         select oauth_token_url, client_id, client_secret_enc, refresh_token_enc, access_token_enc,
                (extract(epoch from access_token_expires_at) * 1000)::float8 as access_token_expires_ms, auth_status
-          from accounts where id = ${accountId} for update`);
+          from accounts where id = ${accountId}`);
       if (!row)
         throw new AppError(
           'not_found',

@@ -179,6 +179,31 @@ describe('createAccountTokens', () => {
     expect(refreshes().length - before).toBe(1);
   });
 
+  it('a slow refresh does not hold up the call schedule kept on the same account row', async () => {
+    const { id } = await account();
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let started: () => void = () => {};
+    const inFlight = new Promise<void>((r) => {
+      started = r;
+    });
+    const slowFetch: typeof fetch = async (input, init) => {
+      started();
+      await held;
+      return fetch(input, init);
+    };
+    const refresh = tokensFor(id, { fetch: slowFetch }).accessToken();
+    await inFlight;
+    const { reserveSlot } = await import('../../src/submit/schedule.ts');
+    const t0 = Date.now();
+    await reserveSlot(database, { accountId: id, callsPerMinute: 60, now: new Date() });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    release();
+    expect(await refresh).toMatch(/^emu-at\./);
+  });
+
   it('invalid_grant: reconsent_needed is recorded, and the dead token is not sent again', async () => {
     const { id, refreshToken } = await account();
     emulator.revokeRefreshToken(refreshToken!);
