@@ -70,7 +70,7 @@ export interface DrainReport {
   skippedAccounts: string[];
 }
 
-const emptyReport = (): DrainReport => ({
+export const emptyReport = (): DrainReport => ({
   calls: 0,
   accepted: 0,
   rejected: 0,
@@ -492,8 +492,11 @@ export function createSubmitter(options: SubmitterOptions) {
    * Send everything due now through every account, then return (`closeloop submit --once`). An account
    * paused for longer than `maxPauseWaitMs` is skipped this time.
    */
-  async function drain(opts: { signal?: AbortSignal; maxPauseWaitMs?: number } = {}): Promise<DrainReport> {
-    const report = emptyReport();
+  async function drain(
+    opts: { signal?: AbortSignal; maxPauseWaitMs?: number; report?: DrainReport } = {},
+  ): Promise<DrainReport> {
+    // A caller may pass its own report to watch it fill (the CLI's progress line).
+    const report = opts.report ?? emptyReport();
     await maintain(report);
     const targets = await options.targets();
     const results = await Promise.allSettled(

@@ -70,8 +70,9 @@ fedcba9876543210fedcba9876543210,Phone sale,${time},,
     const imported = await runCli(['import', csv], env);
     expect(imported.stdout).toContain('2 queued');
 
-    const sent = await runCli(['submit', '--once', '--json'], env);
+    const sent = await runCli(['submit', '--once', '--json', '--progress'], env);
     expect(sent.code).toBe(0);
+    expect(sent.stderr).toMatch(/Sending 2 rows, [\d,]+ rows\/s/);
     const report = JSON.parse(sent.stdout);
     expect(report).toMatchObject({ calls: 1, accepted: 2, rejected: 0, failed: 0, dryRun: false });
     expect(emulator.stats().accepted).toBe(2);

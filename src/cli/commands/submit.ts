@@ -1,20 +1,23 @@
 import { createLogger } from '../../log.ts';
 import { retryFailedRows } from '../../services/submissions.ts';
 import { openSending } from '../../submit/runtime.ts';
+import { type DrainReport, emptyReport } from '../../submit/submitter.ts';
 import type { Command } from '../command.ts';
+import { progressBar } from '../progress.ts';
 import { withDatabase } from '../runtime.ts';
 
 export const submitCommand: Command = {
   name: 'submit',
   summary:
     'Send the conversions and adjustments that are due to Microsoft Advertising, then exit (for cron).',
-  usage: `closeloop submit --once [--json]
+  usage: `closeloop submit --once [--json] [--progress]
 
   Sends every row that is due now, through every account, respecting the accounts' rate limits, and
   exits. Rows waiting for a retry later, held rows (goal under 2 hours old, click under 1 hour old) and
   throttled accounts are left for the next run. \`closeloop serve\` does this continuously.
+  A progress line (rows answered, rows/s) shows on a terminal; --progress shows it in logs too.
   Exit code: 0 when nothing failed for good, 1 when some rows ended failed (see \`closeloop retry\`).`,
-  options: { once: { type: 'boolean' }, json: { type: 'boolean' } },
+  options: { once: { type: 'boolean' }, json: { type: 'boolean' }, progress: { type: 'boolean' } },
   async run({ values }) {
     return withDatabase(async (ctx, config) => {
       const log = createLogger(config.logLevel);
@@ -22,7 +25,16 @@ export const submitCommand: Command = {
       if (sending.dryRun)
         log.warn('dry run: no Microsoft Advertising account is configured; rows go to the built-in emulator');
       const started = Date.now();
-      const report = await sending.submitter.drain();
+      const report = emptyReport();
+      const bar = progressBar('Sending', undefined, { force: Boolean(values.progress) });
+      const finished = (r: DrainReport) => r.accepted + r.rejected + r.held + r.failed;
+      const timer = setInterval(() => bar.update(finished(report)), 250);
+      try {
+        await sending.submitter.drain({ report });
+      } finally {
+        clearInterval(timer);
+      }
+      if (finished(report) > 0) bar.done(finished(report));
       const seconds = (Date.now() - started) / 1000;
       if (values.json) console.log(JSON.stringify({ ...report, dryRun: sending.dryRun, seconds }));
       else
