@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { type Database, queryVia } from '../db/client.ts';
 import { ts } from '../db/sql.ts';
 import { maxConversionAgeMs } from '../domain/conversion-rules.ts';
 import { arrayLiteral } from '../ingest/stage.ts';
@@ -384,4 +384,32 @@ export async function hasDue(
          and c.conversion_time >= ${ts(oldest)}
     ) as due`);
   return row?.due === true;
+}
+
+export type ClaimedBatch =
+  | { table: 'conversions'; rows: ClaimedConversion[] }
+  | { table: 'adjustments'; rows: ClaimedAdjustment[] };
+
+/**
+ * One call's worth of rows for an account: conversions first, else adjustments. Claims of one account
+ * take turns across processes (a transaction-level advisory lock): two claims at the same moment would
+ * otherwise share the rows `skip locked` leaves them — the last 1,500 rows as 750 + 750 instead of
+ * 1,000 + 500, an extra call. After the lock, the claim's fresh snapshot sees the previous claim's rows
+ * as taken. PGlite is one process; the submitter serializes its claims in memory.
+ */
+export async function claimBatch(
+  database: Database,
+  input: { accountId: string; goalIds: readonly string[]; limit: number; submissionId: string; now: Date },
+): Promise<ClaimedBatch> {
+  const claim = async (db: Database): Promise<ClaimedBatch> => {
+    const conversions = await claimConversions(db, input);
+    if (conversions.length > 0) return { table: 'conversions', rows: conversions };
+    return { table: 'adjustments', rows: await claimAdjustments(db, input) };
+  };
+  if (database.kind === 'pglite') return claim(database);
+  return database.db.transaction(async (tx) => {
+    const query = queryVia(tx);
+    await query(sql`select pg_advisory_xact_lock(7361006, hashtext(${input.accountId}::text))`);
+    return claim({ ...database, query });
+  });
 }

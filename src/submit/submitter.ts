@@ -9,10 +9,8 @@ import type { CallResult, Fault, MsadsClient } from '../msads/client.ts';
 import { maxAdjustmentsPerCall, maxItemsPerCall, type WireApplyResponse } from '../msads/wire.ts';
 import { type GoalAccount, pushGoals, readyGoalIds } from '../services/msads-goals.ts';
 import {
-  type ClaimedAdjustment,
-  type ClaimedConversion,
-  claimAdjustments,
-  claimConversions,
+  type ClaimedBatch,
+  claimBatch,
   expireDue,
   hasDue,
   type LedgerTable,
@@ -94,9 +92,7 @@ export const maintenanceIntervalMs = 30_000;
 /** An account whose credentials or configuration Microsoft refused is tried again after this long. */
 export const accountErrorPauseMs = 15 * 60_000;
 
-type Claimed =
-  | { table: 'conversions'; rows: ClaimedConversion[] }
-  | { table: 'adjustments'; rows: ClaimedAdjustment[] };
+type Claimed = ClaimedBatch;
 
 /**
  * The submitter: per account, claim due rows from the ledger, send them in calls of up to 1,000, and
@@ -359,9 +355,8 @@ export function createSubmitter(options: SubmitterOptions) {
   }
 
   /**
-   * Claims of one account run one at a time in this process. Two claims at the same moment would share
-   * the rows `skip locked` leaves them (the last 500 rows as 250 + 250: an extra call); across processes
-   * the schedule spaces claims apart, so they rarely overlap.
+   * Claims of one account run one at a time in this process (across processes, claimBatch takes turns
+   * through the database): two claims at the same moment would share the rows `skip locked` leaves them.
    */
   const claimChains = new Map<string, Promise<unknown>>();
   function claimOneAtATime<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
@@ -401,22 +396,16 @@ export function createSubmitter(options: SubmitterOptions) {
     if (signal?.aborted) return 'empty';
     const claimId = randomUUID();
     const at = now();
-    const claimed = await claimOneAtATime(account.id, async (): Promise<Claimed> => {
-      const conversions = await claimConversions(database, {
+    const claimed: Claimed = await claimOneAtATime(account.id, () =>
+      claimBatch(database, {
+        accountId: account.id,
         goalIds,
-        limit: batchSize,
-        submissionId: claimId,
-        now: at,
-      });
-      if (conversions.length > 0) return { table: 'conversions', rows: conversions };
-      const adjustments = await claimAdjustments(database, {
-        goalIds,
+        // Microsoft's limit for adjustments is not documented; the conversions' 1,000 is assumed.
         limit: Math.min(batchSize, maxAdjustmentsPerCall),
         submissionId: claimId,
         now: at,
-      });
-      return { table: 'adjustments', rows: adjustments };
-    });
+      }),
+    );
     if (claimed.rows.length === 0) return 'empty';
     await startSubmission(database, {
       id: claimId,
