@@ -1,7 +1,7 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { accounts, type Submission, submissions } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import { retryFailed } from '../submit/outbox.ts';
+import { retryFailed } from '../submit/maintenance.ts';
 import type { ServiceContext } from './context.ts';
 import { isUuid } from './ids.ts';
 

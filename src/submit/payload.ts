@@ -4,7 +4,8 @@ import type {
   WireOfflineConversion,
   WireOfflineConversionAdjustment,
 } from '../msads/wire.ts';
-import type { ClaimedAdjustment, ClaimedConversion, RowVerdict } from './outbox.ts';
+import type { ClaimedAdjustment, ClaimedConversion } from './outbox.ts';
+import type { RowVerdict } from './verdicts.ts';
 
 /** Ledger rows as Microsoft wants them: PascalCase, unset fields omitted, UTC times to the second. */
 export function toWireConversion(c: ClaimedConversion): WireOfflineConversion {

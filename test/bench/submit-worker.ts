@@ -69,7 +69,8 @@ function statementName(text: string): string {
 
 function timedDatabase(database: Database): Database {
   const dialect = new PgDialect();
-  // Microsoft's answer is recorded in one transaction (verdicts, retries, accepted rows, the submission).
+  // Transactions: the claim (after its advisory lock) and the recording of Microsoft's answer (verdicts,
+  // retries, accepted rows, the submission), each one transaction.
   const db = new Proxy(database.db, {
     get(target, property, receiver) {
       if (property !== 'transaction') return Reflect.get(target, property, receiver);
@@ -78,7 +79,7 @@ function timedDatabase(database: Database): Database {
         try {
           return await target.transaction(...args);
         } finally {
-          time('sql record the answer (one transaction)', performance.now() - t0);
+          time('sql transaction (claim, or record the answer)', performance.now() - t0);
         }
       };
     },

@@ -118,6 +118,9 @@ async function scenario(name: string, processes: number): Promise<boolean> {
         msadsGoalId: remote.id,
         createdAt: dayAgo,
         readyAt: dayAgo,
+        // As Microsoft has it: no UpdateConversionGoals call.
+        updatedAt: dayAgo,
+        msadsSyncedAt: dayAgo,
       })
       .returning();
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { ts } from '../../src/db/sql.ts';
 import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
-import { retryFailed } from '../../src/submit/outbox.ts';
+import { retryFailed } from '../../src/submit/maintenance.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import {
@@ -289,7 +289,7 @@ describe('the submitter', () => {
     const report = await submitter().drain();
     expect(report.reclaimed).toBe(3);
     expect(await states(database)).toEqual({ accepted: 3 });
-    const { markVerdicts } = await import('../../src/submit/outbox.ts');
+    const { markVerdicts } = await import('../../src/submit/verdicts.ts');
     const late = await markVerdicts(database, 'conversions', {
       submissionId: deadClaim,
       now: new Date(),
