@@ -6,13 +6,14 @@ import { goalsCommand } from './commands/goals.ts';
 import { applyCommand, importCommand, resultsCommand } from './commands/import.ts';
 import { keysCommand } from './commands/keys.ts';
 import { serveCommand } from './commands/serve.ts';
-import { retryCommand, submitCommand } from './commands/submit.ts';
+import { retryCommand, submissionsCommand, submitCommand } from './commands/submit.ts';
 import { explain } from './runtime.ts';
 
 const commands: Command[] = [
   serveCommand,
   submitCommand,
   retryCommand,
+  submissionsCommand,
   importCommand,
   applyCommand,
   resultsCommand,

@@ -79,6 +79,14 @@ fedcba9876543210fedcba9876543210,Phone sale,${time},,
     const apply = emulator.requests.find((r) => r.path.endsWith('/OfflineConversions/Apply'));
     expect(apply?.headers.customeraccountid).toBe('2000000');
 
+    const calls = await runCli(['submissions'], env);
+    expect(calls.stdout).toMatch(
+      /conversions ×2 {2}accepted: 2 accepted, 0 rejected, 0 to retry {2}TrackingId [0-9a-f-]{36}/,
+    );
+    const bad = await runCli(['submissions', '--limit', '0'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('limit must be 1 to 1000');
+
     const again = await runCli(['submit', '--once'], env);
     expect(again.stdout).toContain('0 calls');
     const retry = await runCli(['retry'], env);

@@ -1,5 +1,5 @@
 import { createLogger } from '../../log.ts';
-import { retryFailedRows } from '../../services/submissions.ts';
+import { listSubmissions, retryFailedRows } from '../../services/submissions.ts';
 import { openSending } from '../../submit/runtime.ts';
 import { type DrainReport, emptyReport } from '../../submit/submitter.ts';
 import type { Command } from '../command.ts';
@@ -64,6 +64,31 @@ export const retryCommand: Command = {
       const upload = values.upload as string | undefined;
       const { queued } = await retryFailedRows({ ctx, ...(upload ? { uploadId: upload } : {}) });
       console.log(`${queued} failed rows queued again.`);
+      return 0;
+    });
+  },
+};
+
+export const submissionsCommand: Command = {
+  name: 'submissions',
+  summary: 'List the calls made to Microsoft Advertising, newest first (outcome, counts, TrackingId).',
+  usage: `closeloop submissions [--limit N] [--json]
+
+  One line per call: when, account (DRY RUN for the built-in emulator), items, accepted / rejected /
+  retried, the outcome, Microsoft's error and the TrackingId (quote it to Microsoft support).
+  --limit N   how many (1 to 1000, default 20)`,
+  options: { limit: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values }) {
+    const limit = values.limit === undefined ? 20 : Number(values.limit);
+    return withDatabase(async (ctx) => {
+      const list = await listSubmissions({ ctx, limit });
+      if (values.json) console.log(JSON.stringify(list, null, 2));
+      else if (list.length === 0) console.log('No calls to Microsoft yet.');
+      else
+        for (const s of list)
+          console.log(
+            `${s.startedAt}  ${s.dryRun ? '[DRY RUN] ' : ''}${s.account ?? s.accountId}  ${s.operation} ×${s.items}  ${s.outcome}: ${s.accepted} accepted, ${s.rejected} rejected, ${s.retried} to retry${s.errorCode ? `  ${s.errorCode} ${s.errorMessage ?? ''}` : ''}${s.trackingId ? `  TrackingId ${s.trackingId}` : ''}`,
+          );
       return 0;
     });
   },
