@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Config } from '../config.ts';
-import { createSecrets, loadSecretKey, type Secrets, secretKeyWarning } from '../secrets.ts';
-import { syncEnvAccount } from '../services/accounts.ts';
+import type { Secrets } from '../secrets.ts';
+import { prepareAccounts } from '../services/accounts.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { withDatabase } from './runtime.ts';
 
@@ -13,10 +13,7 @@ export function withAccounts<T>(
   fn: (ctx: ServiceContext, config: Config, secrets: Secrets) => Promise<T>,
 ): Promise<T> {
   return withDatabase(async (ctx, config) => {
-    const warning = secretKeyWarning(config);
-    if (warning) console.error(`Warning: ${warning}`);
-    const secrets = createSecrets(loadSecretKey(config));
-    await syncEnvAccount({ ctx, config, secrets });
+    const secrets = await prepareAccounts({ ctx, config, warn: (m) => console.error(`Warning: ${m}`) });
     return fn(ctx, config, secrets);
   });
 }

@@ -209,7 +209,8 @@ export function normalizePhone(text: string): FieldResult<string> {
   return ok(phone);
 }
 
-function sha256Hex(text: string): string {
+/** SHA-256 as 64 lowercase hex characters (Microsoft's hashed identifiers; stored key and token digests). */
+export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { ping } from '../db/client.ts';
+import type { Account } from '../db/schema/index.ts';
 import type { Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import type { ServiceContext } from '../services/context.ts';
@@ -24,11 +25,11 @@ export interface AppDeps {
   /** Where conversions go: 'emulator' (dry run, nothing reaches Microsoft) or 'microsoft'. */
   target: 'emulator' | 'microsoft';
   /** A Microsoft Advertising client for an account (auto-tagging); absent in tests that do not need it. */
-  clientForAccount?: (accountId: string) => Promise<MsadsClient>;
+  clientFor?: (account: Account) => MsadsClient;
 }
 
 /** The whole HTTP service; no server, so tests call `app.request()` directly. */
-export function createApp({ ctx, log, maxUploadBytes, target, clientForAccount }: AppDeps) {
+export function createApp({ ctx, log, maxUploadBytes, target, clientFor }: AppDeps) {
   const app = new Hono();
   app.onError(onError((msg, err) => log.error(msg, err)));
   app.notFound((c) =>
@@ -49,7 +50,7 @@ export function createApp({ ctx, log, maxUploadBytes, target, clientForAccount }
   api.route('/uploads', uploadRoutes(ctx));
   api.route('/', batchRoutes(ctx));
   api.route('/', submissionRoutes(ctx));
-  api.route('/accounts', autoTaggingRoutes(ctx, clientForAccount));
+  api.route('/accounts', autoTaggingRoutes(ctx, clientFor));
   api.route('/accounts', accountRoutes(ctx));
   app.route('/api/v1', api);
   return app;

@@ -4,6 +4,7 @@ import { ts } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Secrets } from '../secrets.ts';
+import { createTurns } from '../turns.ts';
 import { requestToken, TokenEndpointError } from './token-endpoint.ts';
 import { oauthScope, productionTokenUrl } from './wire.ts';
 
@@ -84,19 +85,14 @@ interface AccountAuthRow extends Record<string, unknown> {
  * Refreshes of one account in this process, one after the other, whichever token source asks (the
  * submitter's and the auto-tagging check's): the second then finds the token the first stored.
  */
-const turns = new WeakMap<Database['db'], Map<string, Promise<unknown>>>();
+const turnsByDatabase = new WeakMap<Database['db'], ReturnType<typeof createTurns>>();
 function inProcessTurn<T>(database: Database, accountId: string, fn: () => Promise<T>): Promise<T> {
-  let chains = turns.get(database.db);
-  if (!chains) {
-    chains = new Map();
-    turns.set(database.db, chains);
+  let turn = turnsByDatabase.get(database.db);
+  if (!turn) {
+    turn = createTurns();
+    turnsByDatabase.set(database.db, turn);
   }
-  const next = (chains.get(accountId) ?? Promise.resolve()).then(fn, fn);
-  chains.set(
-    accountId,
-    next.catch(() => {}),
-  );
-  return next;
+  return turn(accountId, fn);
 }
 
 export function createAccountTokens(deps: AccountTokensDeps): AccessTokenSource {

@@ -8,7 +8,7 @@ import type { ServiceContext } from './context.ts';
 import { isUuid } from './ids.ts';
 import { validationError } from './zod-error.ts';
 
-export { syncEnvAccount } from './env-account.ts';
+export { prepareAccounts, syncEnvAccount } from './env-account.ts';
 
 /** An account as the API, the CLI and the dashboard show it: never a secret, only whether one is there. */
 export interface AccountView {

@@ -1,15 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, lt, or } from 'drizzle-orm';
 import { type ApiKey, apiKeys } from '../db/schema/index.ts';
+import { sha256Hex } from '../domain/identifiers.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
 import { isUuid } from './ids.ts';
 
 const keyPrefix = 'cl_';
 
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
+export const hashApiKey = sha256Hex;
 
 /** A new key: 32 random bytes. Returned once; only its hash is stored. */
 export async function createApiKey({

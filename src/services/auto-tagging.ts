@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { accounts } from '../db/schema/index.ts';
+import { type Account, accounts } from '../db/schema/index.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import { unwrap } from '../msads/client.ts';
 import { type AccountView, accountView, getAccount } from './accounts.ts';
@@ -10,41 +10,28 @@ import type { ServiceContext } from './context.ts';
  * off, Microsoft adds no msclkid to ad clicks and there is nothing to send. Read from Microsoft, stored
  * on the account so the dashboard and `accounts list` can warn without a call.
  */
-export async function checkAutoTagging({
+export async function autoTagging({
   ctx,
   accountId,
   client,
+  enable = false,
 }: {
   ctx: ServiceContext;
+  /** closeloop's account id or Microsoft's. */
   accountId: string;
-  client: MsadsClient;
+  client: (account: Account) => Promise<MsadsClient> | MsadsClient;
+  /** Turn it on first; what is stored is then read back — what Microsoft says, not what was asked. */
+  enable?: boolean;
 }): Promise<AccountView> {
-  await getAccount({ ctx, id: accountId });
-  const enabled = unwrap(await client.getAutoTagging());
-  return store(ctx, accountId, enabled);
-}
-
-/** Turn auto-tagging on, then read it back (what is stored is what Microsoft says, not what was asked). */
-export async function enableAutoTagging({
-  ctx,
-  accountId,
-  client,
-}: {
-  ctx: ServiceContext;
-  accountId: string;
-  client: MsadsClient;
-}): Promise<AccountView> {
-  await getAccount({ ctx, id: accountId });
-  unwrap(await client.setAutoTagging(true));
-  return store(ctx, accountId, unwrap(await client.getAutoTagging()));
-}
-
-async function store(ctx: ServiceContext, accountId: string, enabled: boolean): Promise<AccountView> {
+  const account = await getAccount({ ctx, id: accountId });
+  const msads = await client(account);
+  if (enable) unwrap(await msads.setAutoTagging(true));
+  const enabled = unwrap(await msads.getAutoTagging());
   const now = ctx.now();
   const [row] = await ctx.database.db
     .update(accounts)
     .set({ autoTagging: enabled, autoTaggingCheckedAt: now, updatedAt: now })
-    .where(eq(accounts.id, accountId))
+    .where(eq(accounts.id, account.id))
     .returning();
   return accountView(row!);
 }

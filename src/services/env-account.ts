@@ -1,17 +1,34 @@
-import { createHash } from 'node:crypto';
 import { and, asc, eq, ne } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import { type Account, accounts } from '../db/schema/index.ts';
-import type { Secrets } from '../secrets.ts';
+import { sha256Hex } from '../domain/identifiers.ts';
+import { createSecrets, loadSecretKey, type Secrets, secretKeyWarning } from '../secrets.ts';
 import { lockAccounts, retireDryRun, type Tx } from './account-set.ts';
 import type { ServiceContext } from './context.ts';
 
+/**
+ * What every process that touches accounts does first (serve, submit, auth, accounts, goals sync): load
+ * the secret key — `warn` gets the shared-PostgreSQL warning when it comes from a per-machine key file —
+ * and bring the MSADS_* account into the accounts table.
+ */
+export async function prepareAccounts({
+  ctx,
+  config,
+  warn,
+}: {
+  ctx: ServiceContext;
+  config: Pick<Config, 'msads' | 'secretKey' | 'dataDir' | 'database'>;
+  warn: (message: string) => void;
+}): Promise<Secrets> {
+  const warning = secretKeyWarning(config);
+  if (warning) warn(warning);
+  const secrets = createSecrets(loadSecretKey(config));
+  await syncEnvAccount({ ctx, config, secrets });
+  return secrets;
+}
+
 /** Placeholder ids of the built-in dry-run account (Microsoft's ids are 7+ digits; these never clash). */
 export const dryRunIds = { msCustomerId: '1000', msAccountId: '2000' } as const;
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /**
  * Bring the accounts table in line with the environment, at every start (serve, and CLI commands that

@@ -3,7 +3,7 @@ import type { Logger } from '../log.ts';
 import type { CallResult } from '../msads/client.ts';
 import type { WireApplyResponse } from '../msads/wire.ts';
 import type { LedgerTable } from './ledger-sql.ts';
-import { itemOutcomes } from './payload.ts';
+import { goalNotReadyHoldMs, itemOutcomes } from './payload.ts';
 import { clearPause, pauseAccount } from './schedule.ts';
 import { finishSubmission } from './submissions.ts';
 import type { DrainReport, SubmitAccount } from './submitter.ts';
@@ -185,7 +185,7 @@ export async function recordAnswer(
                   errorCode: code,
                   errorName: fault.name,
                   message: fault.message,
-                  heldUntil: new Date(at.getTime() + 15 * 60_000),
+                  heldUntil: new Date(at.getTime() + goalNotReadyHoldMs),
                 }
               : {
                   id: ids[0]!,

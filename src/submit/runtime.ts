@@ -1,13 +1,14 @@
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Config } from '../config.ts';
-import { accounts, goals } from '../db/schema/index.ts';
+import { type Account, accounts, goals } from '../db/schema/index.ts';
 import { goalReadyAt } from '../domain/conversion-rules.ts';
 import { goalWarmUpMs } from '../domain/goal.ts';
 import type { Logger } from '../log.ts';
+import type { MsadsClient } from '../msads/client.ts';
 import { createEmulator, type Emulator } from '../msads/emulator/index.ts';
-import { createSecrets, loadSecretKey, type Secrets, secretKeyWarning } from '../secrets.ts';
-import { syncEnvAccount } from '../services/accounts.ts';
-import { checkAutoTagging } from '../services/auto-tagging.ts';
+import type { Secrets } from '../secrets.ts';
+import { prepareAccounts } from '../services/accounts.ts';
+import { autoTagging } from '../services/auto-tagging.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { createSubmitter } from './submitter.ts';
 import { accountTargets, clientFor } from './targets.ts';
@@ -22,14 +23,12 @@ export interface Sending {
   /** True when no account sends to Microsoft: everything goes to the built-in emulator. */
   dryRun: boolean;
   submitter: ReturnType<typeof createSubmitter>;
-  clientForAccount: (accountId: string) => Promise<ReturnType<typeof clientFor>>;
+  /** The Microsoft Advertising client of an account (the built-in emulator's for the dry run). */
+  clientFor: (account: Account) => MsadsClient;
 }
 
 export async function openSending(ctx: ServiceContext, config: Config, log: Logger): Promise<Sending> {
-  const warning = secretKeyWarning(config);
-  if (warning) log.warn(warning);
-  const secrets = createSecrets(loadSecretKey(config));
-  await syncEnvAccount({ ctx, config, secrets });
+  const secrets = await prepareAccounts({ ctx, config, warn: (m) => log.warn(m) });
   // The built-in emulator keeps its state in memory. Goals closeloop created in it before a restart
   // are created in it again, with their original age, so the dry run does not answer 5606 for them.
   const emulator = createEmulator({ auth: 'open', record: 100, keepItems: false });
@@ -61,11 +60,7 @@ export async function openSending(ctx: ServiceContext, config: Config, log: Logg
     emulator,
     dryRun: !all.some((a) => a.target === 'microsoft'),
     submitter,
-    clientForAccount: async (accountId) => {
-      const [a] = await ctx.database.db.select().from(accounts).where(eq(accounts.id, accountId));
-      if (!a) throw new Error(`no account ${accountId}`);
-      return clientFor(a, deps);
-    },
+    clientFor: (account) => clientFor(account, deps),
   };
 }
 
@@ -78,11 +73,7 @@ export async function refreshAutoTagging(ctx: ServiceContext, sending: Sending, 
   for (const a of all) {
     if (a.authStatus === 'reconsent_needed' || (a.target === 'microsoft' && !a.refreshTokenEnc)) continue;
     try {
-      const view = await checkAutoTagging({
-        ctx,
-        accountId: a.id,
-        client: await sending.clientForAccount(a.id),
-      });
+      const view = await autoTagging({ ctx, accountId: a.id, client: sending.clientFor });
       if (view.autoTagging === false && !view.dryRun)
         log.warn('MSCLKID auto-tagging is off', { account: a.name, fix: view.autoTaggingWarning });
     } catch (err) {

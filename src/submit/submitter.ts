@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import type { CallResult, Fault, MsadsClient } from '../msads/client.ts';
 import { maxAdjustmentsPerCall, maxItemsPerCall, type WireApplyResponse } from '../msads/wire.ts';
 import { type GoalAccount, pushGoals, readyGoalIds } from '../services/msads-goals.ts';
+import { createTurns } from '../turns.ts';
 import { recordAnswer, throttlePauseMs } from './answer.ts';
 import { expireDue, releaseHeld, sweepStaleClaims } from './maintenance.ts';
 import { type ClaimedBatch, claimBatch, hasDue, type LedgerTable } from './outbox.ts';
@@ -175,16 +176,7 @@ export function createSubmitter(options: SubmitterOptions) {
    * Claims of one account run one at a time in this process (across processes, claimBatch takes turns
    * through the database): two claims at the same moment would share the rows `skip locked` leaves them.
    */
-  const claimChains = new Map<string, Promise<unknown>>();
-  function claimOneAtATime<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = claimChains.get(accountId) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    claimChains.set(
-      accountId,
-      next.catch(() => {}),
-    );
-    return next;
-  }
+  const claimOneAtATime = createTurns();
 
   async function waitForSlot(account: SubmitAccount, signal: AbortSignal | undefined) {
     for (;;) {
@@ -193,8 +185,10 @@ export function createSubmitter(options: SubmitterOptions) {
         callsPerMinute: account.callsPerMinute ?? config.callsPerMinute,
         now: now(),
       });
+      // The slot already lies past any pause set before it was taken; only one set while this call
+      // waited for its slot can still stand in the way.
+      if (slot.getTime() <= now().getTime()) return;
       await sleepUntil(slot, signal);
-      // A pause set by another call while this one waited pushes it past the pause.
       const paused = await pausedUntil(database, account.id);
       if (!paused || paused <= now() || signal?.aborted) return;
     }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import type { Database } from '../../src/db/client.ts';
 import { accounts, goals } from '../../src/db/schema/index.ts';
+import { sha256Hex } from '../../src/domain/identifiers.ts';
 import { AppError } from '../../src/errors.ts';
 import { createSecrets } from '../../src/secrets.ts';
 import {
@@ -15,7 +16,6 @@ import {
   storeRefreshToken,
   syncEnvAccount,
 } from '../../src/services/accounts.ts';
-import { sha256Hex } from '../../src/services/env-account.ts';
 import { testClock, testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 

@@ -232,7 +232,7 @@ describe('the HTTP API for sending', () => {
       log: createLogger('silent'),
       maxUploadBytes: 1024,
       target: 'emulator',
-      clientForAccount: async () => emulatorClient(emulator.fetch, account),
+      clientFor: () => emulatorClient(emulator.fetch, account),
     });
     const { key } = await createApiKey({ ctx: appCtx, name: 'tagging' });
     const headers = { authorization: `Bearer ${key}` };

@@ -1,6 +1,6 @@
 import { createLogger } from '../../log.ts';
 import { type AccountView, listAccounts, registerAccount } from '../../services/accounts.ts';
-import { checkAutoTagging, enableAutoTagging } from '../../services/auto-tagging.ts';
+import { autoTagging } from '../../services/auto-tagging.ts';
 import { openSending } from '../../submit/runtime.ts';
 import type { Command } from '../command.ts';
 import { CliError, withDatabase } from '../runtime.ts';
@@ -83,10 +83,12 @@ export const accountsCommand: Command = {
           createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel),
         );
         const account = await accountForCli(ctx, values.account as string | undefined);
-        const client = await sending.clientForAccount(account.id);
-        const view = values.enable
-          ? await enableAutoTagging({ ctx, accountId: account.id, client })
-          : await checkAutoTagging({ ctx, accountId: account.id, client });
+        const view = await autoTagging({
+          ctx,
+          accountId: account.id,
+          client: sending.clientFor,
+          enable: Boolean(values.enable),
+        });
         const label = view.dryRun ? ' (dry run: the built-in emulator)' : '';
         console.log(`MSCLKID auto-tagging for ${view.name}${label}: ${view.autoTagging ? 'on' : 'OFF'}.`);
         if (view.autoTaggingWarning && !view.autoTagging) console.log(view.autoTaggingWarning);

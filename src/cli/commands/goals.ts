@@ -108,7 +108,7 @@ export const goalsCommand: Command = {
         const account = await accountForCli(ctx, values.account as string | undefined);
         const report = await syncGoals(ctx.database, {
           account: submitAccount(account),
-          client: await sending.clientForAccount(account.id),
+          client: sending.clientFor(account),
           now: ctx.now(),
         });
         const label = account.target === 'emulator' ? ' (dry run: the built-in emulator)' : '';

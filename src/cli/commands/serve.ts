@@ -35,7 +35,7 @@ export const serveCommand: Command = {
       log,
       maxUploadBytes: config.maxUploadBytes,
       target,
-      clientForAccount: sending.clientForAccount,
+      clientFor: sending.clientFor,
     });
     const submitting = new AbortController();
     const submitterDone = sending.submitter.run(submitting.signal);

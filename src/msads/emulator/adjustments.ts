@@ -1,14 +1,13 @@
 import { msadsCurrencies } from '../../domain/values.ts';
-import { maxAdjustmentsPerCall, type WireBatchError } from '../wire.ts';
+import { maxAdjustmentsPerCall } from '../wire.ts';
 import { type Answer, type Call, ok } from './call.ts';
-import { itemContext, type OperationDeps, requestArray } from './conversions.ts';
-import { apiFault, batchError, malformedRequest } from './faults.ts';
+import { type OperationDeps, receiveItems } from './conversions.ts';
+import { batchError } from './faults.ts';
 import {
   asItem,
   checkConversionTime,
   checkGoalName,
   checkIdentity,
-  checkItems,
   conversionWindowMs,
   earliestUsableMs,
   type ItemContext,
@@ -26,28 +25,21 @@ import type { StoredAdjustment } from './types.ts';
  */
 
 export function applyOfflineConversionAdjustments(deps: OperationDeps, call: Call, body: unknown): Answer {
-  const items = requestArray(body, 'OfflineConversionAdjustments');
-  if (!items)
-    return malformedRequest(call.trackingId, 'The body needs an OfflineConversionAdjustments array.');
-  if (items.length === 0) return apiFault(400, call.trackingId, 5600);
   // The adjustment limit is undocumented; the conversion limit (1,000, else 5601) is assumed.
-  if (items.length > maxAdjustmentsPerCall) return apiFault(400, call.trackingId, 5601);
-
-  const errors: WireBatchError[] = [];
-  const ctx = itemContext(deps, call, errors);
-  const checked = checkItems(items, errors, (item, index) => checkAdjustment(item, index, ctx));
-  if ('malformed' in checked) return malformedRequest(call.trackingId, checked.malformed);
-  const { pending, rejected } = checked;
-
+  const received = receiveItems(
+    deps,
+    call,
+    { body, field: 'OfflineConversionAdjustments', limit: maxAdjustmentsPerCall },
+    checkAdjustment,
+  );
+  if ('answer' in received) return received.answer;
   const { stats, ledger } = deps;
-  stats.itemsReceived += items.length;
-  stats.rejectedItems += rejected;
-  for (const { key, conversion, make } of pending) {
+  for (const { key, conversion, make } of received.pending) {
     const originalFound = ledger.conversions.has(conversion);
     if (ledger.adjustments.add(key, () => make(originalFound))) stats.adjustments++;
     else stats.duplicatesIgnored++;
   }
-  return ok({ PartialErrors: errors });
+  return ok({ PartialErrors: received.errors });
 }
 
 interface Pending {

@@ -8,9 +8,9 @@ import {
   checkConversionTime,
   checkGoalName,
   checkIdentity,
-  checkItems,
   goalWarmUpMs,
   type ItemContext,
+  MalformedRequestError,
   readString,
   readValue,
 } from './items.ts';
@@ -39,32 +39,63 @@ export function requestArray(body: unknown, field: string): unknown[] | undefine
   return Array.isArray(value) ? value : undefined;
 }
 
-export function itemContext(deps: OperationDeps, call: Call, errors: WireBatchError[]): ItemContext {
+function itemContext(deps: OperationDeps, call: Call, errors: WireBatchError[]): ItemContext {
   const { goals, clicks, poisoned, ledger } = deps;
   return { call, goals, clicks, poisoned, errors, conversionKey: ledger.conversionKey };
 }
 
-export function applyOfflineConversions(deps: OperationDeps, call: Call, body: unknown): Answer {
-  const items = requestArray(body, 'OfflineConversions');
-  if (!items) return malformedRequest(call.trackingId, 'The body needs an OfflineConversions array.');
-  if (items.length === 0) return apiFault(400, call.trackingId, 5600);
-  // Microsoft refuses more than 1,000 offline conversions per call with 5601 (ISS BingAds-Python-SDK#176).
-  if (items.length > maxItemsPerCall) return apiFault(400, call.trackingId, 5601);
-
+/**
+ * What both Apply operations do before storing: read the array, refuse an empty one (5600) or one over
+ * the limit (5601), check every item (errors collected by index), and count what arrived. A malformed
+ * item refuses the whole request, as Microsoft does: nothing of it is stored or counted.
+ */
+export function receiveItems<T>(
+  deps: OperationDeps,
+  call: Call,
+  request: { body: unknown; field: string; limit: number },
+  check: (item: unknown, index: number, ctx: ItemContext) => T | undefined,
+): { answer: Answer } | { pending: T[]; errors: WireBatchError[] } {
+  const items = requestArray(request.body, request.field);
+  if (!items)
+    return { answer: malformedRequest(call.trackingId, `The body needs an ${request.field} array.`) };
+  if (items.length === 0) return { answer: apiFault(400, call.trackingId, 5600) };
+  if (items.length > request.limit) return { answer: apiFault(400, call.trackingId, 5601) };
   const errors: WireBatchError[] = [];
   const ctx = itemContext(deps, call, errors);
-  const checked = checkItems(items, errors, (item, index) => checkConversion(item, index, ctx));
-  if ('malformed' in checked) return malformedRequest(call.trackingId, checked.malformed);
-  const { pending, rejected } = checked;
+  const pending: T[] = [];
+  let rejected = 0;
+  try {
+    for (let index = 0; index < items.length; index++) {
+      const before = errors.length;
+      const found = check(items[index], index, ctx);
+      if (errors.length > before) rejected++;
+      else if (found) pending.push(found);
+    }
+  } catch (err) {
+    if (err instanceof MalformedRequestError)
+      return { answer: malformedRequest(call.trackingId, err.message) };
+    throw err;
+  }
+  deps.stats.itemsReceived += items.length;
+  deps.stats.rejectedItems += rejected;
+  return { pending, errors };
+}
 
+export function applyOfflineConversions(deps: OperationDeps, call: Call, body: unknown): Answer {
+  // Microsoft refuses more than 1,000 offline conversions per call with 5601 (ISS BingAds-Python-SDK#176).
+  const received = receiveItems(
+    deps,
+    call,
+    { body, field: 'OfflineConversions', limit: maxItemsPerCall },
+    checkConversion,
+  );
+  if ('answer' in received) return received.answer;
   const { stats, ledger } = deps;
-  stats.itemsReceived += items.length;
-  stats.rejectedItems += rejected;
-  for (const { key, make } of pending) {
+  for (const { key, make } of received.pending) {
     if (ledger.conversions.add(key, make)) stats.accepted++;
     else stats.duplicatesIgnored++;
   }
-  return ok({ PartialErrors: errors });
+  return ok({ PartialErrors: received.errors });
 }
 
 function checkConversion(

@@ -1,3 +1,4 @@
+import { maxConversionWindowMinutes } from '../../domain/goal.ts';
 import { autoTaggingProperty, maxGoalsPerCall, type WireBatchError } from '../wire.ts';
 import { type Answer, type Call, ok } from './call.ts';
 import { apiFault, batchError, malformedRequest } from './faults.ts';
@@ -141,7 +142,7 @@ export function updateConversionGoals(goals: GoalStore, call: Call, body: unknow
     const window = g.ConversionWindowInMinutes;
     if (
       window !== undefined &&
-      (!Number.isInteger(window) || (window as number) < 1 || (window as number) > 129_600)
+      (!Number.isInteger(window) || (window as number) < 1 || (window as number) > maxConversionWindowMinutes)
     )
       partialErrors.push(batchError(5337, index, 'ConversionWindowInMinutes'));
     if (g.Status !== undefined && g.Status !== 'Active' && g.Status !== 'Paused')

@@ -148,28 +148,3 @@ export function readValue(item: Fields, field: string): { value: number | undefi
   const valid = typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 999_999_999_999;
   return { value: valid ? (value as number) : undefined, valid };
 }
-
-/**
- * Check every item of a request: the ones with no error are kept for storing, the others counted. A
- * malformed item refuses the whole request, as Microsoft does (nothing of it is stored).
- */
-export function checkItems<T>(
-  items: readonly unknown[],
-  errors: readonly unknown[],
-  check: (item: unknown, index: number) => T | undefined,
-): { pending: T[]; rejected: number } | { malformed: string } {
-  const pending: T[] = [];
-  let rejected = 0;
-  try {
-    for (let index = 0; index < items.length; index++) {
-      const before = errors.length;
-      const found = check(items[index], index);
-      if (errors.length > before) rejected++;
-      else if (found) pending.push(found);
-    }
-  } catch (err) {
-    if (err instanceof MalformedRequestError) return { malformed: err.message };
-    throw err;
-  }
-  return { pending, rejected };
-}
