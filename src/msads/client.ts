@@ -161,9 +161,9 @@ export function createMsadsClient(options: MsadsClientOptions): MsadsClient {
       trackingId,
       ms: Date.now() - started,
     });
-    if (response.ok && parsed !== undefined)
+    if (response.ok && isObject(parsed))
       return { ok: true, body: parsed as T, trackingId, httpStatus: response.status };
-    const fault = faultFrom(response, parsed, text, trackingId);
+    const fault = faultFrom(response, parsed, text, trackingId, `${baseUrl}${path}`);
     options.log?.warn('Microsoft Advertising refused a call', {
       path,
       status: response.status,
@@ -233,42 +233,113 @@ interface FaultBody {
   Type?: string;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The `Type` of Microsoft's whole-request faults (msads-api.md §3). */
+const microsoftFaultTypes = new Set([
+  'ApiFaultDetail',
+  'AdApiFaultDetail',
+  'AdCenterAuthenticationFault',
+  'AdCenterAuthorizationFault',
+  'AdCenterInternalErrorFault',
+  'AdCenterSystemFault',
+  'ApplicationFault',
+]);
+
+/** A fault body in Microsoft's shape: one of its fault types, or its error lists. */
+function isMicrosoftFault(body: FaultBody): boolean {
+  return (
+    (typeof body.Type === 'string' && microsoftFaultTypes.has(body.Type)) ||
+    Array.isArray(body.OperationErrors) ||
+    Array.isArray(body.Errors) ||
+    Array.isArray(body.BatchErrors)
+  );
+}
+
+/** "text/html" from "text/html; charset=utf-8", for messages. */
+function contentType(response: Response): string {
+  return response.headers.get('content-type')?.split(';')[0]?.trim() || 'with no content type';
+}
+
+/** The start of a body, on one line, for a message that shows what came back instead of Microsoft's answer. */
+function beginning(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat === '') return 'The body was empty.';
+  return `It began: "${flat.length > 120 ? `${flat.slice(0, 120)}…` : flat}"`;
+}
+
+const checkBaseUrl =
+  "check MSADS_API_BASE_URL (or the account's API base URL, `closeloop accounts list`) and any proxy in between";
+
 function faultFrom(
   response: Response,
   parsed: unknown,
   text: string,
   headerTrackingId: string | undefined,
+  url: string,
 ): Fault {
-  const body = (parsed && typeof parsed === 'object' ? parsed : {}) as FaultBody;
-  const trackingId = headerTrackingId ?? body.TrackingId;
-  const first = body.OperationErrors?.[0] ?? body.Errors?.[0];
+  const status = response.status;
+  const body = (isObject(parsed) ? parsed : {}) as FaultBody;
+  const trackingId = headerTrackingId ?? (typeof body.TrackingId === 'string' ? body.TrackingId : undefined);
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+  const common = { code: undefined, httpStatus: status, trackingId, retryAfterMs, batchErrors: [] };
+  const answered = `the API answered ${status} ${contentType(response)} from ${url}`;
+  if (response.ok)
+    // A 2xx closeloop cannot read (empty, cut short, not JSON): whether Microsoft applied the batch is
+    // unknown, and resending is safe (Microsoft ignores a repeated goal, click ID and time).
+    return {
+      ...common,
+      class: 'transient',
+      name: 'UnreadableAnswer',
+      message: `${answered} that closeloop cannot read; it is sent again with backoff (if this persists, ${checkBaseUrl}). ${beginning(text)}`,
+    };
+  if (!isMicrosoftFault(body)) {
+    // Not Microsoft's answer: a wrong host or path (404 HTML), or a proxy or gateway in between. It says
+    // nothing about the rows, so none is rejected: gateway errors and timeouts are retried, a body too
+    // large is halved, rate limits pause, and anything else pauses the account until it is fixed.
+    const cls: ErrorClass =
+      status === 429
+        ? 'throttle'
+        : status >= 500 || status === 408
+          ? 'transient'
+          : status === 413
+            ? 'too_large'
+            : 'unrecognized';
+    return {
+      ...common,
+      class: cls,
+      name: `HTTP ${status}`,
+      message: `${answered}, which is not Microsoft Advertising's answer: ${cls === 'unrecognized' ? checkBaseUrl : 'closeloop tries again'}. ${beginning(text)}`,
+    };
+  }
   const batchErrors = body.BatchErrors ?? [];
+  const first = body.OperationErrors?.[0] ?? body.Errors?.[0];
   if (first && typeof first.Code === 'number') {
-    const fault = codeFault(first.Code, first.ErrorCode, first.Message, response.status, trackingId);
+    const fault = codeFault(first.Code, first.ErrorCode, first.Message, status, trackingId);
     return { ...fault, retryAfterMs, batchErrors };
   }
   const message = body.Message ?? (text.slice(0, 300) || response.statusText);
-  // No code in the body: the HTTP status decides. 429 is throttling (treated like 117), 401/403 an
-  // account problem, 5xx transient; a 400 with per-item BatchErrors is mapped item by item by the caller.
+  // Microsoft's fault with no code: the HTTP status decides. 429 is throttling (treated like 117), 401/403
+  // an account problem, 5xx transient; per-item BatchErrors are mapped item by item by the caller; a
+  // refusal that names nothing is not understood, so the account pauses rather than lose rows.
   const cls: ErrorClass =
-    response.status === 429
+    status === 429
       ? 'throttle'
-      : response.status >= 500
+      : status >= 500
         ? 'transient'
-        : response.status === 401 || response.status === 403
+        : status === 401 || status === 403
           ? 'account'
           : batchErrors.length > 0
             ? 'permanent'
-            : 'split';
+            : status === 413
+              ? 'too_large'
+              : 'unrecognized';
   return {
+    ...common,
     class: cls,
-    code: undefined,
-    name: body.Type ?? `HTTP ${response.status}`,
-    message: `HTTP ${response.status}: ${message}`,
-    httpStatus: response.status,
-    trackingId,
-    retryAfterMs,
+    name: body.Type ?? `HTTP ${status}`,
+    message: `HTTP ${status}: ${message}`,
     batchErrors,
   };
 }

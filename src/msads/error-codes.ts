@@ -8,11 +8,18 @@
  * - `permanent`: the row is wrong; it is rejected with the code and never retried.
  * - `expired`: too old for Microsoft (5609); the row becomes expired.
  * - `goal_not_ready`: the goal is under 2 hours old in Microsoft (5615); the row is held until it is not.
- * - `transient`: try again later with backoff (0, 5612, HTTP 5xx, timeouts).
+ * - `transient`: try again later with backoff (0, 5612, HTTP 5xx, timeouts, an empty or unreadable 2xx).
  * - `throttle`: the account is over its call rate (117, HTTP 429); the account pauses ≥60 s.
  * - `token_expired`: refresh the access token and resend once (109).
  * - `account`: credentials or account configuration; the account pauses until fixed, rows stay queued.
- * - `split`: the whole request was refused because of what it carries (5601, deserialization); split it.
+ * - `split`: Microsoft could not read an item of the request (113) and names none: halve the batch until
+ *   the unreadable row is alone. The only signal that one row spoils its batch, so the only one split on.
+ * - `too_large`: the request carries too many items (5601, HTTP 413): halve it; one item alone refused so
+ *   is `unrecognized`.
+ * - `unrecognized`: an answer closeloop cannot act on row by row — not Microsoft's (an HTML page, a 404
+ *   from a wrong MSADS_API_BASE_URL or a proxy), a code it does not know, or a refusal of the whole
+ *   request that no row explains. A whole call refused so pauses the account with the answer shown and
+ *   its rows stay queued; an item named with such a code is rejected (Microsoft named the item).
  */
 export type ErrorClass =
   | 'permanent'
@@ -22,7 +29,9 @@ export type ErrorClass =
   | 'throttle'
   | 'token_expired'
   | 'account'
-  | 'split';
+  | 'split'
+  | 'too_large'
+  | 'unrecognized';
 
 export interface ErrorInfo {
   name: string;
@@ -57,7 +66,8 @@ const table: Record<number, ErrorInfo> = {
   113: {
     name: 'InvalidDateObject',
     class: 'split',
-    explain: 'Microsoft could not read a date in the request.',
+    explain:
+      'Microsoft could not read a date in the request; closeloop halves the batch until the row it cannot read is alone.',
   },
   116: {
     name: 'RequestMissingHeaders',
@@ -91,15 +101,18 @@ const table: Record<number, ErrorInfo> = {
     class: 'account',
     explain: 'Microsoft does not know this customer id; check MSADS_CUSTOMER_ID.',
   },
+  // closeloop never sends an empty list: Microsoft reading none means the request did not reach it
+  // intact (a proxy that drops bodies, a changed API). Halving would only repeat that, so it pauses.
   5600: {
     name: 'OfflineConversionsNullOrEmpty',
-    class: 'split',
-    explain: 'The request carried no conversions.',
+    class: 'unrecognized',
+    explain:
+      'Microsoft read no conversions in a request that carried some: the request did not reach it intact (a proxy in between, or a changed API). The account pauses and its rows wait.',
   },
   5601: {
     name: 'OfflineConversionsLimitExceeded',
-    class: 'split',
-    explain: 'More than 1,000 items in one call; closeloop splits the batch.',
+    class: 'too_large',
+    explain: 'Too many items in one call (Microsoft documents 1,000); closeloop halves the batch.',
   },
   5602: { name: 'OfflineConversionIsNull', class: 'permanent', explain: 'An item was empty.' },
   5603: {
@@ -246,13 +259,17 @@ const table: Record<number, ErrorInfo> = {
   },
 };
 
-/** Unknown codes are treated as permanent: resending what Microsoft refused for an unknown reason wastes calls. */
+/**
+ * A code closeloop does not know is `unrecognized`: an item Microsoft names with it is rejected (resending
+ * what Microsoft refused for an unknown reason wastes calls), but a whole call refused with it pauses the
+ * account and keeps its rows — an unknown reason is no proof that every row is wrong.
+ */
 export function errorInfo(code: number, errorCode?: string): ErrorInfo {
   return (
     table[code] ?? {
       name: errorCode || `Error${code}`,
-      class: 'permanent',
-      explain: 'Microsoft refused it with a code closeloop does not know; see the message.',
+      class: 'unrecognized',
+      explain: 'Microsoft answered with a code closeloop does not know; see the message.',
     }
   );
 }

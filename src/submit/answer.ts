@@ -1,26 +1,34 @@
 import { type Database, queryVia } from '../db/client.ts';
 import type { Logger } from '../log.ts';
-import type { CallResult } from '../msads/client.ts';
+import type { CallResult, Fault } from '../msads/client.ts';
 import type { WireApplyResponse } from '../msads/wire.ts';
 import type { LedgerTable } from './ledger-sql.ts';
 import { goalNotReadyHoldMs, itemOutcomes } from './payload.ts';
 import { clearPause, pauseAccount } from './schedule.ts';
-import { finishSubmission } from './submissions.ts';
+import { finishSubmission, type SubmissionResult } from './submissions.ts';
 import type { DrainReport, SubmitAccount } from './submitter.ts';
-import {
-  markAccepted,
-  markRetry,
-  markVerdicts,
-  type RetryPolicy,
-  type RowVerdict,
-  release,
-} from './verdicts.ts';
+import { markAccepted, markRetry, markVerdicts, type RetryPolicy, release } from './verdicts.ts';
 
 /** Microsoft's advice on 117: resubmit after waiting 60 seconds; jitter spreads the processes' restarts. */
 export const throttlePauseMs = 60_000;
 const throttleJitterMs = 5_000;
-/** An account whose credentials or configuration Microsoft refused is tried again after this long. */
+/**
+ * An account whose credentials or configuration Microsoft refused, or whose calls get answers closeloop
+ * cannot act on (an HTML 404, an unknown code), is tried again after this long: one call per 15 minutes
+ * while it stays broken, and no row loses an attempt meanwhile.
+ */
 export const accountErrorPauseMs = 15 * 60_000;
+
+/** How a throttling pause's reason starts: such a pause ends by itself and needs no fixing. */
+export const throttledReason = 'Microsoft throttled the account';
+
+export const isThrottlePause = (reason: string | null | undefined) =>
+  reason?.startsWith(throttledReason) === true;
+
+/** A fault in one line: Microsoft's code and name when it gave one, then what it said and what to do. */
+export function describeFault(fault: Fault): string {
+  return fault.code !== undefined ? `${fault.code} ${fault.name}: ${fault.message}` : fault.message;
+}
 
 export interface AnswerInput {
   account: SubmitAccount;
@@ -34,19 +42,55 @@ export interface AnswerInput {
   at: Date;
 }
 
+export type Answer =
+  /**
+   * Recorded. `readable`: Microsoft read the request (answered it, or named its items), the proof a split
+   * needs before it rejects a lone row. `paused`: the account is paused; a split stops sending parts.
+   */
+  | { kind: 'recorded'; readable: boolean; paused: boolean }
+  /** Refused whole for what it carries and more than one row: halve it (its submission says 'split'). */
+  | { kind: 'split' }
+  /**
+   * One row refused whole as unreadable (113). Nothing is written, its submission stays 'sending': the
+   * verdict waits for proof that the request itself is readable (see split.ts).
+   */
+  | { kind: 'unreadable'; fault: Fault };
+
+export interface AnswerDeps {
+  database: Database;
+  log: Logger;
+  policy: RetryPolicy;
+  random: () => number;
+  report: DrainReport;
+}
+
+const recorded = (readable: boolean, paused = false): Answer => ({ kind: 'recorded', readable, paused });
+
+/** Microsoft's code, or the fault's name when it gave none ("HTTP 404", "Timeout"). */
+export const faultCode = (fault: Fault) => (fault.code !== undefined ? String(fault.code) : fault.name);
+
+/** The submission columns that say why a whole call failed. */
+export function faultFields(fault: Fault): SubmissionResult {
+  return {
+    outcome: 'rejected',
+    httpStatus: fault.httpStatus,
+    errorCode: faultCode(fault),
+    errorMessage: fault.message,
+    trackingId: fault.trackingId,
+  };
+}
+
 /**
  * Record what Microsoft answered to one call, in one transaction with the call's submission row: a
  * process that dies meanwhile leaves either nothing (the claim is swept and the rows sent again) or
- * everything. Returns true when the request was refused whole with no item named: the caller splits it.
+ * everything. A whole call refused rejects no row unless Microsoft named it: only a sign that one item
+ * spoils the batch splits it; anything else pauses the account or retries, and the rows stay queued.
  */
-export async function recordAnswer(
-  deps: { database: Database; log: Logger; policy: RetryPolicy; random: () => number; report: DrainReport },
-  input: AnswerInput,
-): Promise<boolean> {
+export async function recordAnswer(deps: AnswerDeps, input: AnswerInput): Promise<Answer> {
   const { database, log, policy, random, report } = deps;
   const { account, table: t, ids, result, claimId, submissionId, at } = input;
   const common = { submissionId: claimId, now: at, finalSubmissionId: submissionId };
-  return database.db.transaction(async (tx): Promise<boolean> => {
+  return database.db.transaction(async (tx): Promise<Answer> => {
     const db: Database = { ...database, query: queryVia(tx) };
     if (result.ok) {
       const outcomes = itemOutcomes(ids, result.body.PartialErrors ?? [], at);
@@ -90,123 +134,99 @@ export async function recordAnswer(
         at,
       );
       await clearPause(db, account.id, at);
-      return false;
+      return recorded(true);
     }
 
     const fault = result.fault;
-    const faultFields = {
-      httpStatus: fault.httpStatus,
-      errorCode: fault.code !== undefined ? String(fault.code) : fault.name,
-      errorMessage: fault.message,
-      trackingId: fault.trackingId,
-    };
-    const code = fault.code !== undefined ? String(fault.code) : fault.name;
-    switch (fault.class) {
-      case 'throttle': {
-        const wait = Math.max(throttlePauseMs, fault.retryAfterMs ?? 0) + random() * throttleJitterMs;
-        await pauseAccount(db, {
-          accountId: account.id,
-          until: new Date(at.getTime() + wait),
-          reason: `Microsoft throttled the account (${code}); calls resume at ${new Date(at.getTime() + wait).toISOString()}`,
-          now: at,
-        });
-        await release(db, t, { submissionId: claimId, now: at, ids });
-        report.throttled++;
-        log.warn('throttled by Microsoft; pausing the account', {
-          account: account.name,
-          waitMs: Math.round(wait),
-        });
-        await finishSubmission(db, submissionId, { outcome: 'throttled', ...faultFields }, at);
-        return false;
-      }
-      case 'transient':
-      case 'token_expired': {
-        const r = await markRetry(db, t, {
-          ...common,
-          policy,
-          ids,
-          errorCode: code,
-          errorName: fault.name,
-          message: fault.message,
-        });
-        report.retried += r.retried;
-        report.failed += r.failed;
-        await finishSubmission(
-          db,
-          submissionId,
-          { outcome: 'retry', retried: r.retried, ...faultFields },
-          at,
-        );
-        return false;
-      }
-      case 'account': {
-        const until = new Date(at.getTime() + accountErrorPauseMs);
-        await pauseAccount(db, {
-          accountId: account.id,
-          until,
-          reason: `${code} ${fault.name}: ${fault.message}`,
-          now: at,
-        });
-        await release(db, t, { submissionId: claimId, now: at, ids });
-        log.error('Microsoft refused the account; its rows wait until it is fixed', {
-          account: account.name,
-          code,
-          error: fault.message,
-          retryAt: until.toISOString(),
-        });
-        report.skippedAccounts.push(account.name);
-        await finishSubmission(db, submissionId, { outcome: 'account_error', ...faultFields }, at);
-        return false;
-      }
-      case 'goal_not_ready':
-      case 'expired':
-      case 'split':
-      case 'permanent': {
-        if (fault.batchErrors.length > 0) {
-          // The fault names the items: those are judged, the others were not applied and go back.
-          const outcomes = itemOutcomes(ids, fault.batchErrors, at);
-          await markVerdicts(db, t, { ...common, verdicts: outcomes.verdicts });
-          const back = await release(db, t, { submissionId: claimId, now: at, ids });
-          report.rejected += outcomes.verdicts.length;
-          await finishSubmission(
-            db,
-            submissionId,
-            { outcome: 'rejected', rejected: outcomes.verdicts.length, retried: back, ...faultFields },
-            at,
-          );
-          return false;
-        }
-        if (ids.length === 1) {
-          const verdict: RowVerdict =
-            fault.class === 'goal_not_ready'
-              ? {
-                  id: ids[0]!,
-                  state: 'held',
-                  errorCode: code,
-                  errorName: fault.name,
-                  message: fault.message,
-                  heldUntil: new Date(at.getTime() + goalNotReadyHoldMs),
-                }
-              : {
-                  id: ids[0]!,
-                  state: fault.class === 'expired' ? 'expired' : 'rejected',
-                  errorCode: code,
-                  errorName: fault.name,
-                  message: `Microsoft refused the request carrying this row: ${fault.message}`,
-                };
-          await markVerdicts(db, t, { ...common, verdicts: [verdict] });
-          if (verdict.state === 'held') report.held++;
-          else report.rejected++;
-          await finishSubmission(db, submissionId, { outcome: 'rejected', rejected: 1, ...faultFields }, at);
-          return false;
-        }
-        // Microsoft refused the whole request (a deserialization error names no item): halve it until
-        // the rows it objects to are alone, so one bad row never sinks the other 999.
-        report.splits++;
-        await finishSubmission(db, submissionId, { outcome: 'split', ...faultFields }, at);
-        return true;
-      }
+    const fields = faultFields(fault);
+    const code = faultCode(fault);
+    if (fault.class === 'throttle') {
+      const until = new Date(
+        at.getTime() + Math.max(throttlePauseMs, fault.retryAfterMs ?? 0) + random() * throttleJitterMs,
+      );
+      await pauseAccount(db, {
+        accountId: account.id,
+        until,
+        reason: `${throttledReason} (${code}); calls resume at ${until.toISOString()}`,
+        now: at,
+      });
+      await release(db, t, { submissionId: claimId, now: at, ids });
+      report.throttled++;
+      log.warn('throttled by Microsoft; pausing the account', {
+        account: account.name,
+        waitMs: until.getTime() - at.getTime(),
+      });
+      await finishSubmission(db, submissionId, { ...fields, outcome: 'throttled' }, at);
+      return recorded(false, true);
     }
-    return false;
+    if (fault.class === 'transient' || fault.class === 'token_expired') {
+      const r = await markRetry(db, t, {
+        ...common,
+        policy,
+        ids,
+        errorCode: code,
+        errorName: fault.name,
+        message: fault.message,
+      });
+      report.retried += r.retried;
+      report.failed += r.failed;
+      await finishSubmission(db, submissionId, { ...fields, outcome: 'retry', retried: r.retried }, at);
+      return recorded(false);
+    }
+    if (fault.batchErrors.length > 0 && fault.class !== 'account') {
+      // The fault names the items: those are judged, the others were not applied and go back.
+      const outcomes = itemOutcomes(ids, fault.batchErrors, at);
+      await markVerdicts(db, t, { ...common, verdicts: outcomes.verdicts });
+      const back = await release(db, t, { submissionId: claimId, now: at, ids });
+      report.rejected += outcomes.verdicts.length;
+      await finishSubmission(
+        db,
+        submissionId,
+        { ...fields, rejected: outcomes.verdicts.length, retried: back },
+        at,
+      );
+      return recorded(true);
+    }
+    if (fault.class === 'goal_not_ready') {
+      // The goal is under 2 hours old at Microsoft: every row of the call waits, none is judged.
+      const heldUntil = new Date(at.getTime() + goalNotReadyHoldMs);
+      const verdicts = ids.map((id) => ({
+        id,
+        state: 'held' as const,
+        errorCode: code,
+        errorName: fault.name,
+        message: fault.message,
+        heldUntil,
+      }));
+      report.held += await markVerdicts(db, t, { ...common, verdicts });
+      await finishSubmission(db, submissionId, fields, at);
+      return recorded(false);
+    }
+    if ((fault.class === 'split' || fault.class === 'too_large') && ids.length > 1) {
+      // Refused whole for what it carries (an item Microsoft cannot read, too many items): halve it until
+      // the rows it objects to are alone, so one bad row never sinks the other 999.
+      report.splits++;
+      await finishSubmission(db, submissionId, { ...fields, outcome: 'split' }, at);
+      return { kind: 'split' };
+    }
+    if (fault.class === 'split') return { kind: 'unreadable', fault };
+
+    // Anything else refused the whole call without naming a row — credentials, an answer that is not
+    // Microsoft's, a code closeloop does not know, a lone row "too large": nothing says the rows are
+    // wrong, so none is rejected. The account pauses with the reason shown and its rows stay queued
+    // without spending an attempt; one call every 15 minutes finds out whether it was fixed.
+    const until = new Date(at.getTime() + accountErrorPauseMs);
+    const reason = describeFault(fault);
+    await pauseAccount(db, { accountId: account.id, until, reason, now: at });
+    await release(db, t, { submissionId: claimId, now: at, ids });
+    log.error('a whole call failed; the account pauses and its rows wait until it is fixed', {
+      account: account.name,
+      error: reason,
+      retryAt: until.toISOString(),
+    });
+    if (!report.skippedAccounts.includes(account.name)) report.skippedAccounts.push(account.name);
+    report.pauses.push({ account: account.name, until: until.toISOString(), reason });
+    await finishSubmission(db, submissionId, { ...fields, outcome: 'account_error' }, at);
+    return recorded(false, true);
   });
 }

@@ -1,4 +1,4 @@
-import { errorInfo } from '../msads/error-codes.ts';
+import { type ErrorClass, errorInfo } from '../msads/error-codes.ts';
 import type {
   WireBatchError,
   WireOfflineConversion,
@@ -73,7 +73,10 @@ export function itemOutcomes(
       )
       .join(' · ');
     const classes = new Set(infos.map(({ info }) => info.class));
-    if (classes.has('permanent') || classes.has('split') || classes.has('account'))
+    // A row Microsoft names is judged by its own errors: anything but a transient one rejects it (an
+    // unknown code too: Microsoft named the row).
+    const rejects: ErrorClass[] = ['permanent', 'split', 'too_large', 'account', 'unrecognized'];
+    if (rejects.some((c) => classes.has(c)))
       out.verdicts.push({ id, state: 'rejected', errorCode: code, errorName: name, message });
     else if (classes.has('expired'))
       out.verdicts.push({ id, state: 'expired', errorCode: code, errorName: name, message });

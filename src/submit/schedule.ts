@@ -47,6 +47,18 @@ export async function pausedUntil(database: Database, accountId: string): Promis
   return row?.until == null ? null : new Date(Math.round(Number(row.until)));
 }
 
+/** The account's pause while it lasts: until when, and why (null: not paused). */
+export async function pauseOf(
+  database: Database,
+  accountId: string,
+): Promise<{ until: Date; reason: string | null } | null> {
+  const [row] = await database.query<{ until: string | number | null; reason: string | null }>(sql`
+    select extract(epoch from paused_until) * 1000 as until, pause_reason as reason
+      from accounts where id = ${accountId}::uuid`);
+  if (row?.until == null) return null;
+  return { until: new Date(Math.round(Number(row.until))), reason: row.reason };
+}
+
 /** Pause every process's calls to the account (never shortens a longer pause already set). */
 export async function pauseAccount(
   database: Database,

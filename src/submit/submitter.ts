@@ -9,11 +9,12 @@ import type { CallResult, Fault, MsadsClient } from '../msads/client.ts';
 import { maxAdjustmentsPerCall, maxItemsPerCall, type WireApplyResponse } from '../msads/wire.ts';
 import { type GoalAccount, pushGoals, readyGoalIds } from '../services/msads-goals.ts';
 import { createTurns } from '../turns.ts';
-import { recordAnswer, throttlePauseMs } from './answer.ts';
+import { isThrottlePause, recordAnswer, throttlePauseMs } from './answer.ts';
 import { expireDue, releaseHeld, sweepStaleClaims } from './maintenance.ts';
 import { type ClaimedBatch, claimBatch, hasDue, type LedgerTable } from './outbox.ts';
 import { toWireAdjustment, toWireConversion } from './payload.ts';
-import { pausedUntil, reserveSlot } from './schedule.ts';
+import { pausedUntil, pauseOf, reserveSlot } from './schedule.ts';
+import { endSplit, loneRefusal, newSplit, proveReadable, type Split } from './split.ts';
 import { startSubmission, touchClaim } from './submissions.ts';
 
 export { accountErrorPauseMs, throttlePauseMs } from './answer.ts';
@@ -25,10 +26,10 @@ export interface SubmitAccount extends GoalAccount {
   callsPerMinute: number | null;
 }
 
-export interface SubmitTarget {
-  account: SubmitAccount;
-  client: MsadsClient;
-}
+/** An account and its client, or why no client could be made for it (its run fails with that error). */
+export type SubmitTarget =
+  | { account: SubmitAccount; client: MsadsClient }
+  | { account: SubmitAccount; error: Error };
 
 export interface SubmitterOptions {
   database: Database;
@@ -58,6 +59,10 @@ export interface DrainReport {
   reclaimed: number;
   goalsCreated: number;
   skippedAccounts: string[];
+  /** Accounts paused for an error that needs fixing (not throttling): until when, and why. */
+  pauses: { account: string; until: string; reason: string }[];
+  /** Accounts whose run threw: the error, its causes, and the stack (for debug logs). */
+  accountErrors: { account: string; error: string; stack?: string }[];
 }
 
 export const emptyReport = (): DrainReport => ({
@@ -74,12 +79,25 @@ export const emptyReport = (): DrainReport => ({
   reclaimed: 0,
   goalsCreated: 0,
   skippedAccounts: [],
+  pauses: [],
+  accountErrors: [],
 });
+
+/** An error and its causes, on one line: "could not X: caused by Y: caused by Z". */
+export function errorChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    parts.push(e instanceof Error ? e.message || e.name : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(': caused by ');
+}
 
 /** How often held rows are released, stale claims swept and old rows expired by a running submitter. */
 export const maintenanceIntervalMs = 30_000;
 
 type Claimed = ClaimedBatch;
+type Sendable = Extract<SubmitTarget, { client: MsadsClient }>;
 
 /**
  * The submitter: per account, claim due rows from the ledger, send them in calls of up to 1,000, and
@@ -123,13 +141,18 @@ export function createSubmitter(options: SubmitterOptions) {
     report.rejected += orphaned;
   }
 
+  /**
+   * One call with part of a claim, and its answer recorded. A batch refused whole for what it carries is
+   * halved, each half sent in turn, until the rows Microsoft objects to are alone (see split.ts).
+   */
   async function send(
-    target: SubmitTarget,
+    target: Sendable,
     claimed: Claimed,
     claimId: string,
     submissionId: string,
     report: DrainReport,
     signal: AbortSignal | undefined,
+    split: Split,
   ): Promise<void> {
     const { account, client } = target;
     const t: LedgerTable = claimed.table;
@@ -139,11 +162,31 @@ export function createSubmitter(options: SubmitterOptions) {
       claimed.table === 'conversions'
         ? await client.applyOfflineConversions(claimed.rows.map(toWireConversion))
         : await client.applyOfflineConversionAdjustments(claimed.rows.map(toWireAdjustment));
-    const split = await recordAnswer(
-      { database, log, policy, random, report },
-      { account, table: t, ids, result, claimId, submissionId, at: now() },
-    );
-    if (!split) return;
+    const deps = { database, log, policy, random, report };
+    const at = now();
+    const answer = await recordAnswer(deps, {
+      account,
+      table: t,
+      ids,
+      result,
+      claimId,
+      submissionId,
+      at,
+    });
+    const splitInput = { account, table: t, claimId, at };
+    if (answer.kind === 'recorded') {
+      if (answer.readable && !split.readable) await proveReadable(deps, split, splitInput);
+      // A paused account sends no more parts now; they go back to the queue when the split ends.
+      if (answer.paused) split.stopped = true;
+      return;
+    }
+    if (answer.kind === 'unreadable') {
+      await loneRefusal(deps, split, {
+        ...splitInput,
+        suspect: { id: ids[0]!, submissionId, fault: answer.fault },
+      });
+      return;
+    }
     const half = Math.ceil(claimed.rows.length / 2);
     const parts: Claimed[] =
       claimed.table === 'conversions'
@@ -156,6 +199,7 @@ export function createSubmitter(options: SubmitterOptions) {
             { table: 'adjustments', rows: claimed.rows.slice(half) },
           ];
     for (const part of parts) {
+      if (split.stopped || signal?.aborted) return;
       await waitForSlot(account, signal);
       await touchClaim(database, t, claimId, now());
       const subId = randomUUID();
@@ -168,7 +212,7 @@ export function createSubmitter(options: SubmitterOptions) {
         items: part.rows.length,
         now: now(),
       });
-      await send(target, part, claimId, subId, report, signal);
+      await send(target, part, claimId, subId, report, signal, split);
     }
   }
 
@@ -196,7 +240,7 @@ export function createSubmitter(options: SubmitterOptions) {
 
   /** One API call: wait for the account's next slot, claim up to a batch, send it, record the answer. */
   async function oneCall(
-    target: SubmitTarget,
+    target: Sendable,
     goalIds: string[],
     report: DrainReport,
     signal: AbortSignal | undefined,
@@ -227,7 +271,15 @@ export function createSubmitter(options: SubmitterOptions) {
       items: claimed.rows.length,
       now: at,
     });
-    await send(target, claimed, claimId, claimId, report, signal);
+    const split = newSplit();
+    await send(target, claimed, claimId, claimId, report, signal, split);
+    if (split.suspects.length > 0 || split.stopped)
+      await endSplit({ database, log, policy, random, report }, split, {
+        account,
+        table: claimed.table,
+        claimId,
+        at: now(),
+      });
     return 'sent';
   }
 
@@ -239,12 +291,16 @@ export function createSubmitter(options: SubmitterOptions) {
   ) {
     const { account } = target;
     const pausedTooLong = async () => {
-      const paused = await pausedUntil(database, account.id);
-      if (!paused || paused.getTime() - now().getTime() <= maxPauseWaitMs) return false;
+      const pause = await pauseOf(database, account.id);
+      if (!pause || pause.until.getTime() - now().getTime() <= maxPauseWaitMs) return false;
       if (!report.skippedAccounts.includes(account.name)) report.skippedAccounts.push(account.name);
+      const until = pause.until.toISOString();
+      if (!isThrottlePause(pause.reason) && !report.pauses.some((p) => p.account === account.name))
+        report.pauses.push({ account: account.name, until, reason: pause.reason ?? 'no reason recorded' });
       return true;
     };
     if (await pausedTooLong()) return;
+    if ('error' in target) throw target.error;
     const pushed = await pushGoals(database, { account, client: target.client, now: now() });
     report.goalsCreated += pushed.created + pushed.adopted;
     const goalIds = await readyGoalIds(database, account, now());
@@ -302,12 +358,15 @@ export function createSubmitter(options: SubmitterOptions) {
     const results = await Promise.allSettled(
       targets.map((t) => drainAccount(t, report, opts.signal, opts.maxPauseWaitMs ?? 2 * throttlePauseMs)),
     );
-    for (const [i, r] of results.entries())
-      if (r.status === 'rejected')
-        log.error('submitting failed for an account', {
-          account: targets[i]?.account.name,
-          error: String(r.reason),
-        });
+    for (const [i, r] of results.entries()) {
+      if (r.status !== 'rejected') continue;
+      const account = targets[i]?.account.name ?? '?';
+      const error = errorChain(r.reason);
+      const stack = r.reason instanceof Error ? r.reason.stack : undefined;
+      report.accountErrors.push({ account, error, ...(stack ? { stack } : {}) });
+      log.error('submitting failed for an account; its rows stay where they were', { account, error });
+      log.debug('submitting failed for an account: the stack', { account, stack });
+    }
     return report;
   }
 

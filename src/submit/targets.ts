@@ -108,7 +108,14 @@ export function accountTargets(deps: TargetDeps): () => Promise<SubmitTarget[]> 
       ].join('|');
       let entry = cache.get(a.id);
       if (!entry || entry.key !== key) {
-        entry = { key, client: clientFor(a, deps) };
+        try {
+          entry = { key, client: clientFor(a, deps) };
+        } catch (err) {
+          // One account that cannot be used (a secret that no longer decrypts) fails its own run, not
+          // the others': the submitter reports it by name.
+          targets.push({ account: submitAccount(a), error: err as Error });
+          continue;
+        }
         cache.set(a.id, entry);
       }
       targets.push({ account: submitAccount(a), client: entry.client });

@@ -16,7 +16,11 @@ export const submitCommand: Command = {
   exits. Rows waiting for a retry later, held rows (goal under 2 hours old, click under 1 hour old) and
   throttled accounts are left for the next run. \`closeloop serve\` does this continuously.
   A progress line (rows answered, rows/s) shows on a terminal; --progress shows it in logs too.
-  Exit code: 0 when nothing failed for good, 1 when some rows ended failed (see \`closeloop retry\`).`,
+  Exit code: 0 when nothing needs you; 1 when some rows ended failed (see \`closeloop retry\`), when an
+  account is paused by an error to fix (Microsoft refused its credentials, or its calls got answers
+  that are not Microsoft's, such as a 404 page from a wrong MSADS_API_BASE_URL: its rows stay
+  queued), or when sending through an account failed. Each is named on stderr with the reason
+  (LOG_LEVEL=debug adds the stack).`,
   options: { once: { type: 'boolean' }, json: { type: 'boolean' }, progress: { type: 'boolean' } },
   async run({ values }) {
     return withDatabase(async (ctx, config) => {
@@ -36,7 +40,16 @@ export const submitCommand: Command = {
       }
       if (finished(report) > 0) bar.done(finished(report));
       const seconds = (Date.now() - started) / 1000;
-      if (values.json) console.log(JSON.stringify({ ...report, dryRun: sending.dryRun, seconds }));
+      for (const p of report.pauses)
+        console.error(`Account "${p.account}" is paused until ${p.until}; its rows stay queued. ${p.reason}`);
+      for (const e of report.accountErrors) {
+        console.error(`Sending through account "${e.account}" failed: ${e.error}`);
+        if (config.logLevel === 'debug' && e.stack) console.error(e.stack);
+      }
+      if (report.accountErrors.length > 0 && config.logLevel !== 'debug')
+        console.error('Run with LOG_LEVEL=debug to see where it failed.');
+      const json = { ...report, accountErrors: report.accountErrors.map(({ stack: _, ...e }) => e) };
+      if (values.json) console.log(JSON.stringify({ ...json, dryRun: sending.dryRun, seconds }));
       else
         console.log(
           `${sending.dryRun ? '[dry run] ' : ''}${report.calls} calls in ${seconds.toFixed(1)} s: ${report.accepted} accepted, ${report.rejected} rejected, ${report.retried} to retry, ${report.failed} failed, ${report.held} held, ${report.expired} expired, ${report.throttled} throttled.` +
@@ -44,7 +57,7 @@ export const submitCommand: Command = {
               ? ` Skipped (paused): ${report.skippedAccounts.join(', ')}.`
               : ''),
         );
-      return report.failed > 0 ? 1 : 0;
+      return report.failed > 0 || report.pauses.length > 0 || report.accountErrors.length > 0 ? 1 : 0;
     });
   },
 };

@@ -78,7 +78,13 @@ export function apiRoutes(deps: ApiDeps): Hono<EmulatorEnv> {
 }
 
 const send = (c: Context<EmulatorEnv>, answer: Answer) =>
-  c.json(answer.body as object, answer.status as ContentfulStatusCode);
+  answer.raw
+    ? c.body(
+        answer.raw.text,
+        answer.status as ContentfulStatusCode,
+        answer.raw.contentType ? { 'Content-Type': answer.raw.contentType } : {},
+      )
+    : c.json(answer.body as object, answer.status as ContentfulStatusCode);
 
 async function handle(
   c: Context<EmulatorEnv>,
@@ -148,6 +154,26 @@ async function faultAnswer(
       return adApiFault(401, trackingId, 109);
     case '117':
       return adApiFault(deps.throttleStatus, trackingId, 117);
+    case 'apiFault':
+      return apiFault(fault.status ?? 400, trackingId, fault.code ?? 0);
+    case 'http404html':
+      return {
+        status: 404,
+        body: null,
+        raw: {
+          contentType: 'text/html; charset=utf-8',
+          text: '<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\n',
+        },
+      };
+    case 'empty200':
+      return { status: 200, body: null, raw: { text: '', contentType: 'application/json' } };
+    case 'garbage200':
+      // An answer cut short in transit: the start of Microsoft's JSON, and nothing after.
+      return {
+        status: 200,
+        body: null,
+        raw: { text: '{"PartialErrors":[{"Code":56', contentType: 'application/json' },
+      };
     case 'timeout':
       // A response lost after Microsoft applied the batch: the items are stored, the client never hears.
       if (fault.applyBeforeHang) apply();

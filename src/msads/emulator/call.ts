@@ -11,6 +11,8 @@ export interface Call {
 export interface Answer {
   status: number;
   body: unknown;
+  /** A body that is not JSON (faults that play a proxy or a wrong host): sent as is instead of `body`. */
+  raw?: { text: string; contentType?: string };
 }
 
 export const ok = (body: unknown): Answer => ({ status: 200, body });

@@ -5,7 +5,18 @@ import type { FaultKind, FaultOperation, FaultSpec } from './types.ts';
  * probability `rate` from a seeded generator, so a run with the same seed fails the same calls.
  */
 
-const kinds = new Set<FaultKind>(['http500', 'error0', '5612', 'timeout', '109', '117']);
+const kinds = new Set<FaultKind>([
+  'http500',
+  'error0',
+  '5612',
+  'timeout',
+  '109',
+  '117',
+  'apiFault',
+  'http404html',
+  'empty200',
+  'garbage200',
+]);
 const operations = new Set<FaultOperation>(['conversions', 'adjustments', 'goals', 'any']);
 
 /** The API operations, as faults name them; account properties are only hit by 'any'. */
@@ -39,6 +50,14 @@ export function validateFault(spec: unknown): FaultSpec {
     throw bad('hangMs', 'a number of milliseconds ≥ 0');
   if (f.applyBeforeHang !== undefined && typeof f.applyBeforeHang !== 'boolean')
     throw bad('applyBeforeHang', 'a boolean');
+  if (f.kind === 'apiFault' && !Number.isInteger(f.code))
+    throw bad('code', 'an integer error code for apiFault');
+  if (f.code !== undefined && !Number.isInteger(f.code)) throw bad('code', 'an integer');
+  if (
+    f.status !== undefined &&
+    !(Number.isInteger(f.status) && (f.status as number) >= 400 && (f.status as number) <= 599)
+  )
+    throw bad('status', 'an HTTP error status (400-599)');
   return f as unknown as FaultSpec;
 }
 

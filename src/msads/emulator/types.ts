@@ -59,7 +59,25 @@ export interface EmulatorOptions {
   latencyMs?: number;
 }
 
-export type FaultKind = 'http500' | 'error0' | '5612' | 'timeout' | '109' | '117';
+/**
+ * - http500, error0, 5612: Microsoft's internal errors (transient); 109: the access token expired; 117:
+ *   throttled; timeout: no answer for `hangMs`.
+ * - apiFault: an ApiFaultDetail refusing the whole request with `code` (5601, 113, or one closeloop does
+ *   not know) and no BatchErrors.
+ * - http404html, empty200, garbage200: answers that are not Microsoft's — the HTML 404 page of a wrong
+ *   host or proxy, a 200 with no body, a 200 cut short (not JSON). Nothing is applied.
+ */
+export type FaultKind =
+  | 'http500'
+  | 'error0'
+  | '5612'
+  | 'timeout'
+  | '109'
+  | '117'
+  | 'apiFault'
+  | 'http404html'
+  | 'empty200'
+  | 'garbage200';
 export type FaultOperation = 'conversions' | 'adjustments' | 'goals' | 'any';
 
 export interface FaultSpec {
@@ -74,6 +92,10 @@ export interface FaultSpec {
   hangMs?: number;
   /** timeout: apply the request first, then hang (a response lost after Microsoft applied the batch). */
   applyBeforeHang?: boolean;
+  /** apiFault: the OperationError code (an integer). */
+  code?: number;
+  /** apiFault: the HTTP status. @default 400 */
+  status?: number;
 }
 
 export type GoalScope = 'Account' | 'Customer';
