@@ -74,6 +74,51 @@ describe('the Microsoft Advertising client', () => {
     expect(result.fault.trackingId).toBeTruthy();
   });
 
+  it.each([
+    [
+      { kind: 'http404html' },
+      'unrecognized',
+      /^the API answered 404 text\/html from http:\/\/emulator\.test\/CampaignManagement\/v13\/OfflineConversions\/Apply, which is not Microsoft Advertising's answer: check MSADS_API_BASE_URL/,
+    ],
+    [
+      { kind: 'empty200' },
+      'transient',
+      /answered 200 application\/json .* cannot read; .*The body was empty/,
+    ],
+    [
+      { kind: 'garbage200' },
+      'transient',
+      /answered 200 application\/json .* cannot read; .*It began: "\{"PartialErrors"/,
+    ],
+    [{ kind: 'apiFault', code: 4321 }, 'unrecognized', /code closeloop does not know/],
+    [{ kind: 'apiFault', code: 5601 }, 'too_large', /halves the batch/],
+    [{ kind: 'apiFault', code: 113 }, 'split', /halves the batch until the row it cannot read is alone/],
+  ] as const)('classifies %o as %s, saying what came back', async (fault, cls, message) => {
+    emulator.injectFault(fault);
+    const result = await client().applyOfflineConversions([item]);
+    expect(!result.ok && result.fault.class).toBe(cls);
+    expect(!result.ok && result.fault.message).toMatch(message);
+    expect(emulator.stats().accepted).toBe(0);
+  });
+
+  it.each([
+    [413, 'text/plain', 'too_large'],
+    [502, 'text/html', 'transient'],
+    [403, 'text/html', 'unrecognized'],
+    [429, 'text/plain', 'throttle'],
+  ] as const)(
+    'classifies a bare %i %s from something that is not Microsoft as %s',
+    async (status, type, cls) => {
+      const fetch = async () => new Response('<p>nope</p>', { status, headers: { 'Content-Type': type } });
+      const result = await client({ fetch }).applyOfflineConversions([item]);
+      expect(!result.ok && result.fault).toMatchObject({
+        class: cls,
+        name: `HTTP ${status}`,
+        httpStatus: status,
+      });
+    },
+  );
+
   it('refreshes the token and resends once on 109', async () => {
     emulator.injectFault({ kind: '109' });
     const result = await client().applyOfflineConversions([item]);
