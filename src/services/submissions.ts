@@ -1,7 +1,9 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
+import { queryVia } from '../db/client.ts';
 import { accounts, type Submission, submissions } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import { retryFailed } from '../submit/maintenance.ts';
+import { requeueRejectedByCall } from '../submit/requeue.ts';
 import type { ServiceContext } from './context.ts';
 import { isUuid } from './ids.ts';
 
@@ -84,15 +86,28 @@ export async function listSubmissions({
   }));
 }
 
-/** Rows that failed after their last attempt go back to the queue with fresh attempts. */
+/**
+ * Rows that failed after their last attempt go back to the queue with fresh attempts. With
+ * `rejectedByCall`, so do the rows an earlier release rejected because a whole call failed (see
+ * src/submit/requeue.ts); `queued` counts both, `rejectedByCall` the latter.
+ */
 export async function retryFailedRows({
   ctx,
   uploadId,
+  rejectedByCall = false,
 }: {
   ctx: ServiceContext;
   uploadId?: string;
-}): Promise<{ queued: number }> {
+  rejectedByCall?: boolean;
+}): Promise<{ queued: number; rejectedByCall?: number }> {
   if (uploadId !== undefined && !isUuid(uploadId))
     throw new AppError('bad_request', `uploadId must be an upload id (a UUID); got "${uploadId}".`);
-  return { queued: await retryFailed(ctx.database, { now: ctx.now(), ...(uploadId ? { uploadId } : {}) }) };
+  const scope = { now: ctx.now(), ...(uploadId ? { uploadId } : {}) };
+  return ctx.database.db.transaction(async (tx) => {
+    const database = { ...ctx.database, query: queryVia(tx) };
+    const failed = await retryFailed(database, scope);
+    if (!rejectedByCall) return { queued: failed };
+    const rejected = await requeueRejectedByCall(database, scope);
+    return { queued: failed + rejected, rejectedByCall: rejected };
+  });
 }

@@ -6,6 +6,7 @@ import type { Database } from '../../src/db/client.ts';
 import { createMsadsClient } from '../../src/msads/client.ts';
 import { createEmulator, type Emulator, type FaultSpec } from '../../src/msads/emulator/index.ts';
 import { listAccounts } from '../../src/services/accounts.ts';
+import { retryFailedRows } from '../../src/services/submissions.ts';
 import { accountErrorPauseMs } from '../../src/submit/answer.ts';
 import { unprovenLoneRefusals } from '../../src/submit/split.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
@@ -50,6 +51,7 @@ beforeEach(async () => {
     name: goalName,
     createdAt: new Date(Date.now() - 86_400_000),
   });
+  await database.query(sql`delete from adjustments`);
   await database.query(sql`delete from conversions`);
   await database.query(sql`delete from submissions`);
   await database.query(
@@ -204,5 +206,57 @@ describe('splitting, only on signs that one item spoils its batch', () => {
       64 - unprovenLoneRefusals,
     );
     expect((await pause()).reason).toMatch(/refused 4 rows alone as unreadable .*113 InvalidDateObject/);
+  });
+});
+
+describe('rows an earlier release rejected because a whole call failed', () => {
+  it('are queued again by retry with rejectedByCall (and their orphaned adjustments), no other rejected row', async () => {
+    await queueConversions(database, { goalId, goalName, count: 4 });
+    const ids = (await database.query<{ id: number }>(sql`select id from conversions order by id`)).map((r) =>
+      Number(r.id),
+    );
+    // What the old split wrote for a 404 page: each row alone in a call refused whole, rejected with the
+    // call's error; and one row Microsoft itself rejected (5606) in an answered call, which stays rejected.
+    for (const i of [0, 1, 2]) {
+      const [sub] = await database.query<{ id: string }>(sql`
+        insert into submissions (account_id, operation, worker, items, outcome, rejected, http_status,
+                                 error_code, error_message, started_at, finished_at)
+        values (${account.id}::uuid, 'conversions', 'old', 1, 'rejected', 1, 404, 'HTTP 404',
+                'HTTP 404: <html>Not Found</html>', now(), now())
+        returning id`);
+      await database.query(sql`
+        update conversions set state = 'rejected', attempts = ${i + 1}, error_code = 'HTTP 404',
+               error_name = 'HTTP 404', submission_id = ${sub!.id}::uuid,
+               message = 'Microsoft refused the request carrying this row: HTTP 404: <html>Not Found</html>'
+         where id = ${ids[i]!}`);
+    }
+    const [answered] = await database.query<{ id: string }>(sql`
+      insert into submissions (account_id, operation, worker, items, outcome, rejected, http_status,
+                               started_at, finished_at)
+      values (${account.id}::uuid, 'conversions', 'old', 1, 'rejected', 1, 200, now(), now())
+      returning id`);
+    await database.query(sql`
+      update conversions set state = 'rejected', error_code = '5606', error_name = 'OfflineConversionNameInvalid',
+             submission_id = ${answered!.id}::uuid,
+             message = '5606 OfflineConversionNameInvalid: The conversion name do not match …'
+       where id = ${ids[3]!}`);
+    // An adjustment rejected only because its conversion was.
+    await database.query(sql`
+      insert into adjustments (conversion_id, type, adjustment_time, state, error_code, message, source, source_ref)
+      values (${ids[0]!}, 'retract', now() - interval '1 hour', 'rejected', 'ADJUSTMENT_CONVERSION_NOT_SENDABLE',
+              'The conversion this adjusts ended rejected (HTTP 404), so there is nothing to adjust at Microsoft.',
+              'api', 'test:adj')`);
+
+    const ctx = testContext(database, () => new Date());
+    expect(await retryFailedRows({ ctx })).toEqual({ queued: 0 });
+    expect(await retryFailedRows({ ctx, rejectedByCall: true })).toEqual({ queued: 4, rejectedByCall: 4 });
+    expect(await states(database)).toEqual({ queued: 3, rejected: 1 });
+    expect(await states(database, 'adjustments')).toEqual({ queued: 1 });
+    const back = await rows();
+    expect(back.slice(0, 3).every((r) => r.attempts === 0 && r.message === null)).toBe(true);
+    // Sent again: the three conversions are accepted, then the Retract follows.
+    const report = await submitter().drain();
+    expect(report.accepted).toBe(4);
+    expect(await states(database, 'adjustments')).toEqual({ accepted: 1 });
   });
 });

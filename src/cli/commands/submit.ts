@@ -65,18 +65,31 @@ export const submitCommand: Command = {
 export const retryCommand: Command = {
   name: 'retry',
   summary: 'Queue again the rows that failed after their last attempt (after fixing the cause).',
-  usage: `closeloop retry [--upload ID]
+  usage: `closeloop retry [--upload ID] [--rejected-by-call]
 
   Rows end "failed" when Microsoft kept answering with a transient error (0, 5612, HTTP 5xx, timeouts)
   until the attempts ran out (SUBMIT_MAX_ATTEMPTS). This gives them fresh attempts; the next
-  \`closeloop submit --once\` or the running service sends them. Rejected rows are not retried: fix the
-  data and upload them again.`,
-  options: { upload: { type: 'string' } },
+  \`closeloop submit --once\` or the running service sends them. Rows Microsoft rejected are not
+  retried: fix the data and upload them again.
+  --rejected-by-call  also queue again the rows that earlier releases rejected because a whole call
+                      failed (an HTML 404 from a wrong MSADS_API_BASE_URL, an unknown error code):
+                      their message begins "Microsoft refused the request carrying this row", and
+                      the adjustments rejected because their conversion was`,
+  options: { upload: { type: 'string' }, 'rejected-by-call': { type: 'boolean' } },
   async run({ values }) {
     return withDatabase(async (ctx) => {
       const upload = values.upload as string | undefined;
-      const { queued } = await retryFailedRows({ ctx, ...(upload ? { uploadId: upload } : {}) });
-      console.log(`${queued} failed rows queued again.`);
+      const byCall = Boolean(values['rejected-by-call']);
+      const { queued, rejectedByCall } = await retryFailedRows({
+        ctx,
+        ...(upload ? { uploadId: upload } : {}),
+        rejectedByCall: byCall,
+      });
+      if (!byCall) console.log(`${queued} failed rows queued again.`);
+      else
+        console.log(
+          `${queued} rows queued again: ${queued - (rejectedByCall ?? 0)} failed, ${rejectedByCall ?? 0} rejected by a whole-call failure.`,
+        );
       return 0;
     });
   },

@@ -5,7 +5,9 @@ import { listSubmissions, retryFailedRows } from '../../services/submissions.ts'
 import { validationError } from '../../services/zod-error.ts';
 import { jsonBody } from '../json-body.ts';
 
-const retryInput = z.object({ uploadId: z.string().optional() }).strict();
+const retryInput = z
+  .object({ uploadId: z.string().optional(), rejectedByCall: z.boolean().optional() })
+  .strict();
 
 /** GET /api/v1/submissions (the calls made to Microsoft) and POST /api/v1/retries (failed rows again). */
 export function submissionRoutes(ctx: ServiceContext) {
@@ -24,13 +26,19 @@ export function submissionRoutes(ctx: ServiceContext) {
       });
     })
     .post('/retries', async (c) => {
-      // An empty body retries every failed row; a JSON body may name one upload.
+      // An empty body retries every failed row; a JSON body may name one upload, and ask for the rows
+      // rejected by a whole-call failure too.
       const body =
         c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await jsonBody(c);
       const parsed = retryInput.safeParse(body);
       if (!parsed.success) throw validationError(parsed.error, 'retry request');
+      const { uploadId, rejectedByCall } = parsed.data;
       return c.json(
-        await retryFailedRows({ ctx, ...(parsed.data.uploadId ? { uploadId: parsed.data.uploadId } : {}) }),
+        await retryFailedRows({
+          ctx,
+          ...(uploadId ? { uploadId } : {}),
+          ...(rejectedByCall ? { rejectedByCall } : {}),
+        }),
       );
     });
 }
