@@ -220,6 +220,11 @@ describe('the HTTP API for sending', () => {
     expect(await states(database)).toEqual({ queued: 3 });
     const bad = await call('/api/v1/retries', { method: 'POST', json: { upload: 'x' } });
     expect(bad.status).toBe(422);
+    const byCall = await call('/api/v1/retries', { method: 'POST', json: { rejectedByCall: true } });
+    expect(await byCall.json()).toEqual({ queued: 0, rejectedByCall: 0 });
+    const notBoolean = await call('/api/v1/retries', { method: 'POST', json: { rejectedByCall: 'yes' } });
+    expect(notBoolean.status).toBe(422);
+    expect(await notBoolean.text()).toContain('rejectedByCall');
   });
 
   it('reads and turns on MSCLKID auto-tagging through the account routes', async () => {
