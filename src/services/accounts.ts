@@ -179,7 +179,7 @@ export async function registerAccount({
         .from(accounts)
         .where(and(eq(accounts.customerId, ctx.customerId), eq(accounts.msAccountId, a.msAccountId)));
       if (existing) throw conflict();
-      await retireDryRun(tx, ctx.customerId);
+      await retireDryRun(tx, ctx.customerId, ctx.now());
       const [currentDefault] = await tx
         .select({ id: accounts.id })
         .from(accounts)

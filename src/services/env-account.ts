@@ -58,7 +58,7 @@ export async function syncEnvAccount({
     if (microsoft) {
       // MSADS_* were removed, or accounts were registered: a former env account keeps its stored
       // credentials (goals and history refer to it); the dry run steps aside.
-      await retireDryRun(tx, ctx.customerId);
+      await retireDryRun(tx, ctx.customerId, ctx.now());
       if (!(await currentDefault(tx, ctx.customerId)))
         await tx.update(accounts).set({ isDefault: true }).where(eq(accounts.id, microsoft.id));
       return undefined;
@@ -76,7 +76,7 @@ async function upsertEnvAccount(
   secrets: Secrets,
 ): Promise<Account> {
   const now = ctx.now();
-  await retireDryRun(tx, ctx.customerId);
+  await retireDryRun(tx, ctx.customerId, ctx.now());
   // MSADS_ACCOUNT_ID changed: the account configured before becomes a registered one (its credentials
   // stay usable) and hands its default flag to the one the environment names now.
   await tx

@@ -299,3 +299,24 @@ export async function syncGoals(
   }
   return report;
 }
+
+/**
+ * The dry run steps aside for a real account (MSADS_* set, or an account registered): the goals it
+ * carried as the default were created in the built-in emulator, and the ids and readiness it gave them
+ * mean nothing at Microsoft — sent as they were, every row would come back 5606. Their link is
+ * forgotten, so the submitter creates them in the real account (AddConversionGoals, or adopts one of the
+ * same name, 5317) and their rows wait the 2 hours Microsoft needs. Goals assigned to the dry-run
+ * account itself keep going to it.
+ */
+export async function forgetDryRunGoalLinks(
+  query: Database['query'],
+  input: { customerId: string; now: Date },
+): Promise<number> {
+  const rows = await query(sql`
+    update goals set msads_goal_id = null, ready_at = null, msads_synced_at = null, msads_error = null,
+           updated_at = ${ts(input.now)}
+     where customer_id = ${input.customerId} and msads_goal_id is not null
+       and (account_id is null or scope = 'customer')
+    returning id`);
+  return rows.length;
+}

@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
@@ -12,7 +14,7 @@ import { pushGoals, syncGoals } from '../../src/services/msads-goals.ts';
 import { openSending } from '../../src/submit/runtime.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
 import { testApp } from '../helpers/app.ts';
-import { testContext } from '../helpers/context.ts';
+import { testClock, testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { addAccount, emulatorClient, queueConversions, states, testSubmitter } from '../helpers/submit.ts';
 
@@ -324,6 +326,57 @@ describe('the dry run', () => {
       const [sub] = await fresh.query<{ outcome: string }>(sql`select outcome from submissions`);
       expect(sub?.outcome).toBe('accepted');
     } finally {
+      await fresh.close();
+    }
+  });
+
+  it('switching to a real account creates the goals the dry run made in it there, and holds their rows 2 hours', async () => {
+    const fresh = await createTestDatabase();
+    const clock = testClock(new Date());
+    // A second emulator on loopback stands in for the real Microsoft account.
+    const real = createEmulator({ auth: 'strict', now: clock.now });
+    const server = serve({ fetch: real.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const freshCtx = testContext(fresh, clock.now);
+      const silent = createLogger('silent');
+      const goal = await createGoal({ ctx: freshCtx, input: { name: 'Switch goal' } });
+      const dry = await openSending(freshCtx, loadConfig({ CLOSELOOP_SECRET_KEY: 'a'.repeat(64) }), silent);
+      expect(dry.dryRun).toBe(true);
+      expect((await dry.submitter.drain()).goalsCreated).toBe(1);
+      expect((await getGoal({ ctx: freshCtx, idOrName: goal.id })).msadsGoalId).not.toBeNull();
+
+      await queueConversions(fresh, { goalId: goal.id, goalName: goal.name, count: 3 });
+      const live = await openSending(
+        freshCtx,
+        loadConfig({
+          CLOSELOOP_SECRET_KEY: 'a'.repeat(64),
+          MSADS_API_BASE_URL: url,
+          MSADS_OAUTH_TOKEN_URL: `${url}/common/oauth2/v2.0/token`,
+          MSADS_REFRESH_TOKEN: real.issueRefreshToken({ clientId: 'app' }),
+          MSADS_CLIENT_ID: 'app',
+          MSADS_DEVELOPER_TOKEN: 'dev-token',
+          MSADS_CUSTOMER_ID: '1000000',
+          MSADS_ACCOUNT_ID: '2000000',
+        }),
+        silent,
+      );
+      expect(live.dryRun).toBe(false);
+      const first = await live.submitter.drain();
+      expect(first).toMatchObject({ goalsCreated: 1, calls: 0 });
+      expect(real.goals('1000000').map((g) => g.name)).toEqual(['Switch goal']);
+      const linked = await getGoal({ ctx: freshCtx, idOrName: goal.id });
+      expect(linked.msadsGoalId).toBe(real.goals('1000000')[0]?.id);
+      expect(linked.readyAt!.getTime() - clock.now().getTime()).toBeGreaterThanOrEqual(2 * 3600_000);
+      expect(await states(fresh)).toEqual({ queued: 3 });
+
+      clock.advance(2 * 3600_000 + 60_000);
+      const second = await live.submitter.drain();
+      expect(second).toMatchObject({ accepted: 3, rejected: 0 });
+      expect(real.stats().accepted).toBe(3);
+    } finally {
+      server.close();
       await fresh.close();
     }
   });
