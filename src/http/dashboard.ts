@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { accounts } from '../db/schema/index.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { isThrottlePause } from '../submit/answer.ts';
 
 /**
  * The start page. It shows no customer data (those are behind the API key), only what this instance
@@ -13,12 +14,24 @@ export function dashboardRoutes(ctx: ServiceContext, { target }: { target: 'emul
     const dryRun = target === 'emulator';
     // Only counts leave the database here: the start page is public.
     const rows = await ctx.database.db
-      .select({ target: accounts.target, autoTagging: accounts.autoTagging, authStatus: accounts.authStatus })
+      .select({
+        target: accounts.target,
+        autoTagging: accounts.autoTagging,
+        authStatus: accounts.authStatus,
+        pausedUntil: accounts.pausedUntil,
+        pauseReason: accounts.pauseReason,
+      })
       .from(accounts)
       .where(eq(accounts.customerId, ctx.customerId));
     const live = rows.filter((a) => a.target === 'microsoft');
     const taggingOff = live.filter((a) => a.autoTagging === false).length;
     const needSignIn = live.filter((a) => a.authStatus === 'reconsent_needed').length;
+    // Paused by an error to fix (a refused credential, an answer that is not Microsoft's); throttling
+    // pauses end by themselves within about a minute and are left out.
+    const at = ctx.now();
+    const paused = rows.filter(
+      (a) => a.pausedUntil !== null && a.pausedUntil > at && !isThrottlePause(a.pauseReason),
+    ).length;
     return c.html(html`<!doctype html>
 <html lang="en">
   <head>
@@ -36,6 +49,7 @@ export function dashboardRoutes(ctx: ServiceContext, { target }: { target: 'emul
     <h1>closeloop</h1>
     ${dryRun ? html`<p class="banner" role="status"><strong>Dry run.</strong> No Microsoft Advertising account is configured: conversions are sent to the built-in emulator and nothing reaches Microsoft. Set the <code>MSADS_*</code> variables (see the README) to send for real.</p>` : html`<p>Sending to Microsoft Advertising: ${live.length} account${live.length === 1 ? '' : 's'}.</p>`}
     ${taggingOff > 0 ? html`<p class="banner" role="alert"><strong>MSCLKID auto-tagging is off</strong> for ${taggingOff} account${taggingOff === 1 ? '' : 's'}: Microsoft adds no click ID to ad clicks, so there is nothing to send. Run <code>closeloop accounts auto-tagging --enable</code>.</p>` : ''}
+    ${paused > 0 ? html`<p class="banner" role="alert"><strong>Sending is paused</strong> for ${paused} account${paused === 1 ? '' : 's'} by an error to fix: <code>closeloop accounts list</code> (or <code>GET /api/v1/accounts</code>) says why. Their conversions wait in the ledger.</p>` : ''}
     ${needSignIn > 0 ? html`<p class="banner" role="alert"><strong>Sign-in needed</strong> for ${needSignIn} account${needSignIn === 1 ? '' : 's'}: run <code>closeloop auth login</code>. Their conversions wait in the ledger.</p>` : ''}
     <p>Offline conversion tracking for Microsoft Advertising. Database: <code>${ctx.database.kind}</code>.</p>
     <h2>Get started</h2>

@@ -153,6 +153,7 @@ export function createSubmitter(options: SubmitterOptions) {
     report: DrainReport,
     signal: AbortSignal | undefined,
     split: Split,
+    maxPauseWaitMs: number,
   ): Promise<void> {
     const { account, client } = target;
     const t: LedgerTable = claimed.table;
@@ -200,7 +201,10 @@ export function createSubmitter(options: SubmitterOptions) {
           ];
     for (const part of parts) {
       if (split.stopped || signal?.aborted) return;
-      await waitForSlot(account, signal);
+      if (!(await waitForSlot(account, signal, maxPauseWaitMs))) {
+        split.stopped = true;
+        return;
+      }
       await touchClaim(database, t, claimId, now());
       const subId = randomUUID();
       await startSubmission(database, {
@@ -212,7 +216,7 @@ export function createSubmitter(options: SubmitterOptions) {
         items: part.rows.length,
         now: now(),
       });
-      await send(target, part, claimId, subId, report, signal, split);
+      await send(target, part, claimId, subId, report, signal, split, maxPauseWaitMs);
     }
   }
 
@@ -222,7 +226,20 @@ export function createSubmitter(options: SubmitterOptions) {
    */
   const claimOneAtATime = createTurns();
 
-  async function waitForSlot(account: SubmitAccount, signal: AbortSignal | undefined) {
+  /**
+   * Wait for the account's next call slot. False when the account is paused for longer than the drain
+   * waits (`maxPauseWaitMs`): a pause set by another call of this account (an error pauses it for 15
+   * minutes) ends this call without sleeping through it.
+   */
+  async function waitForSlot(
+    account: SubmitAccount,
+    signal: AbortSignal | undefined,
+    maxPauseWaitMs: number,
+  ): Promise<boolean> {
+    const pausedTooLong = async () => {
+      const paused = await pausedUntil(database, account.id);
+      return paused !== null && paused.getTime() - now().getTime() > maxPauseWaitMs;
+    };
     for (;;) {
       const slot = await reserveSlot(database, {
         accountId: account.id,
@@ -230,11 +247,14 @@ export function createSubmitter(options: SubmitterOptions) {
         now: now(),
       });
       // The slot already lies past any pause set before it was taken; only one set while this call
-      // waited for its slot can still stand in the way.
-      if (slot.getTime() <= now().getTime()) return;
+      // waited for its slot can still stand in the way. A slot that far off comes from a pause.
+      if (slot.getTime() <= now().getTime()) return true;
+      if (slot.getTime() - now().getTime() > maxPauseWaitMs && (await pausedTooLong())) return false;
       await sleepUntil(slot, signal);
+      if (signal?.aborted) return true;
       const paused = await pausedUntil(database, account.id);
-      if (!paused || paused <= now() || signal?.aborted) return;
+      if (!paused || paused <= now()) return true;
+      if (paused.getTime() - now().getTime() > maxPauseWaitMs) return false;
     }
   }
 
@@ -244,11 +264,11 @@ export function createSubmitter(options: SubmitterOptions) {
     goalIds: string[],
     report: DrainReport,
     signal: AbortSignal | undefined,
+    maxPauseWaitMs: number,
   ): Promise<'sent' | 'empty'> {
     const { account } = target;
     if (!(await hasDue(database, { goalIds, now: now() }))) return 'empty';
-    await waitForSlot(account, signal);
-    if (signal?.aborted) return 'empty';
+    if (!(await waitForSlot(account, signal, maxPauseWaitMs)) || signal?.aborted) return 'empty';
     const claimId = randomUUID();
     const at = now();
     const claimed: Claimed = await claimOneAtATime(account.id, () =>
@@ -272,7 +292,7 @@ export function createSubmitter(options: SubmitterOptions) {
       now: at,
     });
     const split = newSplit();
-    await send(target, claimed, claimId, claimId, report, signal, split);
+    await send(target, claimed, claimId, claimId, report, signal, split, maxPauseWaitMs);
     if (split.suspects.length > 0 || split.stopped)
       await endSplit({ database, log, policy, random, report }, split, {
         account,
@@ -323,7 +343,7 @@ export function createSubmitter(options: SubmitterOptions) {
       )
         queue
           .add(async () => {
-            const r = await oneCall(target, goalIds, report, signal);
+            const r = await oneCall(target, goalIds, report, signal, maxPauseWaitMs);
             if (r === 'empty') exhausted = true;
             else sent++;
           })

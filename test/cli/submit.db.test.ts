@@ -93,6 +93,82 @@ fedcba9876543210fedcba9876543210,Phone sale,${time},,
     expect(retry.stdout).toContain('0 failed rows queued again');
   });
 
+  it('a wrong MSADS_API_BASE_URL: submit --once exits 1 naming the account, the URL and what to fix; nothing is rejected', async () => {
+    const own = await cliEnvironment();
+    try {
+      const good = { ...env, ...own.env };
+      expect((await runCli(['goals', 'sync'], good)).code).toBe(0);
+      const time = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
+      const csv = join(dir, 'wrong-url.csv');
+      writeFileSync(
+        csv,
+        `Microsoft Click Id,Conversion Name,Conversion Time
+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,Phone sale,${time}
+bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,Phone sale,${time}
+`,
+      );
+      expect((await runCli(['import', csv], good)).stdout).toContain('2 queued');
+      const wrong = { ...good, MSADS_API_BASE_URL: `${env.MSADS_API_BASE_URL}/not-the-api` };
+      const sent = await runCli(['submit', '--once', '--json'], wrong);
+      expect(sent.code).toBe(1);
+      expect(sent.stderr).toMatch(
+        /Account "Microsoft Advertising 2000000" is paused until \S+; its rows stay queued\. the API answered 404 application\/json from http:\/\/127\.0\.0\.1:\d+\/not-the-api\/CampaignManagement\/v13\/OfflineConversions\/Apply, which is not Microsoft Advertising's answer: check MSADS_API_BASE_URL/,
+      );
+      expect(JSON.parse(sent.stdout)).toMatchObject({ calls: 1, rejected: 0, accepted: 0 });
+      // The next run makes no call, and still says why.
+      const again = await runCli(['submit', '--once'], wrong);
+      expect(again.code).toBe(1);
+      expect(again.stdout).toContain('0 calls');
+      expect(again.stderr).toContain('check MSADS_API_BASE_URL');
+      const list = await runCli(['accounts', 'list'], good);
+      expect(list.stdout).toMatch(/Paused until \S+: the API answered 404/);
+      const calls = await runCli(['submissions'], good);
+      expect(calls.stdout).toMatch(/conversions ×2 {2}account_error: 0 accepted, 0 rejected/);
+    } finally {
+      await own.cleanup();
+    }
+  });
+
+  it('an account whose run throws: submit --once exits 1 and says which account and why; the others send', async () => {
+    const own = await cliEnvironment();
+    try {
+      const good = { ...env, ...own.env, OTHER_DEV_TOKEN: 'dev-token', OTHER_REFRESH: 'refresh' };
+      // Registered under another secret key: its stored secrets no longer decrypt.
+      const added = await runCli(
+        [
+          'accounts',
+          'add',
+          '--name',
+          'Broken key',
+          '--customer-id',
+          '1000000',
+          '--account-id',
+          '3000000',
+          '--client-id',
+          'app',
+          '--developer-token-env',
+          'OTHER_DEV_TOKEN',
+          '--refresh-token-env',
+          'OTHER_REFRESH',
+        ],
+        { ...good, CLOSELOOP_SECRET_KEY: 'c'.repeat(64) },
+      );
+      expect(added.code).toBe(0);
+      const sent = await runCli(['submit', '--once', '--json'], good);
+      expect(sent.code).toBe(1);
+      expect(sent.stderr).toMatch(/Sending through account "Broken key" failed: .*secret key/i);
+      expect(sent.stderr).toContain('LOG_LEVEL=debug');
+      expect(JSON.parse(sent.stdout).accountErrors).toEqual([
+        { account: 'Broken key', error: expect.stringMatching(/secret key/i) },
+      ]);
+      const debug = await runCli(['submit', '--once'], { ...good, LOG_LEVEL: 'debug' });
+      expect(debug.code).toBe(1);
+      expect(debug.stderr).toMatch(/failed: .*\n\S*Error.*\n\s+at /);
+    } finally {
+      await own.cleanup();
+    }
+  });
+
   it('says what to do when a command is misused', async () => {
     const unknown = await runCli(['accounts', 'auto-tagging', '--account', '999'], env);
     expect(unknown.code).toBe(2);

@@ -259,16 +259,25 @@ describe('the HTTP API for sending', () => {
 });
 
 describe('the start page', () => {
-  it('warns when an account has auto-tagging off or needs a sign-in, showing counts only', async () => {
+  it('warns when an account has auto-tagging off, needs a sign-in or is paused by an error, showing counts only', async () => {
     const { app } = await testApp(database, () => new Date());
     await database.query(sql`
-      insert into accounts (name, target, origin, ms_customer_id, ms_account_id, auto_tagging, auth_status)
-      values ('Secret Shop Name', 'microsoft', 'database', '5', '6', false, 'reconsent_needed')`);
+      insert into accounts (name, target, origin, ms_customer_id, ms_account_id, auto_tagging, auth_status,
+                            paused_until, pause_reason)
+      values ('Secret Shop Name', 'microsoft', 'database', '5', '6', false, 'reconsent_needed',
+              now() + interval '10 minutes', 'the API answered 404 text/html from https://secret.example/')`);
     try {
       const page = await (await app.request('/')).text();
       expect(page).toContain('MSCLKID auto-tagging is off');
       expect(page).toContain('Sign-in needed');
+      expect(page).toContain('<strong>Sending is paused</strong> for 1 account by an error to fix');
       expect(page).not.toContain('Secret Shop Name');
+      expect(page).not.toContain('secret.example');
+      // A throttling pause ends by itself: no banner.
+      await database.query(sql`
+        update accounts set pause_reason = 'Microsoft throttled the account (117); calls resume at …'
+         where ms_account_id = '6'`);
+      expect(await (await app.request('/')).text()).not.toContain('Sending is paused');
     } finally {
       await database.query(sql`delete from accounts where ms_account_id = '6'`);
     }

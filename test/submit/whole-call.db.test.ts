@@ -121,6 +121,18 @@ describe('a whole call that fails says nothing about its rows', () => {
     expect(await pause()).toEqual({ until: null, reason: null });
   });
 
+  it('with two calls in flight, the pause one of them sets ends the other instead of sleeping through it', async () => {
+    await queueConversions(database, { goalId, goalName, count: 8 });
+    // One call a second: the second call waits for its slot while the first is refused and pauses the
+    // account for 15 minutes; it must give up then, not sleep until the pause ends.
+    const report = await testSubmitter(database, [{ account, client: client(`${url}/wrong-prefix`) }], {
+      config: { concurrency: 2, callsPerMinute: 60 },
+      batchSize: 4,
+    }).drain({ maxPauseWaitMs: 0 });
+    expect(report).toMatchObject({ calls: 1, rejected: 0 });
+    expect(await states(database)).toEqual({ queued: 8 });
+  }, 60_000);
+
   it.each<[string, FaultSpec, RegExp]>([
     [
       'an HTML 404 page',
