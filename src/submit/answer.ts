@@ -4,9 +4,10 @@ import type { CallResult, Fault } from '../msads/client.ts';
 import type { WireApplyResponse } from '../msads/wire.ts';
 import type { LedgerTable } from './ledger-sql.ts';
 import { goalNotReadyHoldMs, itemOutcomes } from './payload.ts';
+import type { DrainReport } from './report.ts';
 import { clearPause, pauseAccount } from './schedule.ts';
 import { finishSubmission, type SubmissionResult } from './submissions.ts';
-import type { DrainReport, SubmitAccount } from './submitter.ts';
+import type { SubmitAccount } from './submitter.ts';
 import { markAccepted, markRetry, markVerdicts, type RetryPolicy, release } from './verdicts.ts';
 
 /** Microsoft's advice on 117: resubmit after waiting 60 seconds; jitter spreads the processes' restarts. */

@@ -13,11 +13,13 @@ import { isThrottlePause, recordAnswer, throttlePauseMs } from './answer.ts';
 import { expireDue, releaseHeld, sweepStaleClaims } from './maintenance.ts';
 import { type ClaimedBatch, claimBatch, hasDue, type LedgerTable } from './outbox.ts';
 import { toWireAdjustment, toWireConversion } from './payload.ts';
+import { type DrainReport, emptyReport, errorChain } from './report.ts';
 import { pausedUntil, pauseOf, reserveSlot } from './schedule.ts';
 import { endSplit, loneRefusal, newSplit, proveReadable, type Split } from './split.ts';
 import { startSubmission, touchClaim } from './submissions.ts';
 
 export { accountErrorPauseMs, throttlePauseMs } from './answer.ts';
+export { type DrainReport, emptyReport, errorChain } from './report.ts';
 
 export interface SubmitAccount extends GoalAccount {
   name: string;
@@ -43,54 +45,6 @@ export interface SubmitterOptions {
   /** Identifies this process in the submissions table. @default "host:pid:random" */
   worker?: string;
   random?: () => number;
-}
-
-export interface DrainReport {
-  calls: number;
-  accepted: number;
-  rejected: number;
-  retried: number;
-  failed: number;
-  throttled: number;
-  splits: number;
-  held: number;
-  released: number;
-  expired: number;
-  reclaimed: number;
-  goalsCreated: number;
-  skippedAccounts: string[];
-  /** Accounts paused for an error that needs fixing (not throttling): until when, and why. */
-  pauses: { account: string; until: string; reason: string }[];
-  /** Accounts whose run threw: the error, its causes, and the stack (for debug logs). */
-  accountErrors: { account: string; error: string; stack?: string }[];
-}
-
-export const emptyReport = (): DrainReport => ({
-  calls: 0,
-  accepted: 0,
-  rejected: 0,
-  retried: 0,
-  failed: 0,
-  throttled: 0,
-  splits: 0,
-  held: 0,
-  released: 0,
-  expired: 0,
-  reclaimed: 0,
-  goalsCreated: 0,
-  skippedAccounts: [],
-  pauses: [],
-  accountErrors: [],
-});
-
-/** An error and its causes, on one line: "could not X: caused by Y: caused by Z". */
-export function errorChain(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    parts.push(e instanceof Error ? e.message || e.name : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return parts.join(': caused by ');
 }
 
 /** How often held rows are released, stale claims swept and old rows expired by a running submitter. */
