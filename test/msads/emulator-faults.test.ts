@@ -120,6 +120,28 @@ describe('emulator: injected faults', () => {
     expect(() => emulator.injectFault({ kind: 'boom' as never })).toThrow(/kind/);
     expect(() => emulator.injectFault({ kind: 'http500', rate: 2 })).toThrow(/rate/);
     expect(() => emulator.injectFault({ kind: 'http500', count: 0 })).toThrow(/count/);
+    expect(() => emulator.injectFault({ kind: 'apiFault' })).toThrow(/code must be an integer error code/);
+    expect(() => emulator.injectFault({ kind: 'apiFault', code: 113, status: 200 })).toThrow(/status/);
+  });
+
+  it.each([
+    [
+      { kind: 'apiFault', code: 4321 } as const,
+      400,
+      'application/json',
+      /"OperationErrors":\[\{"Code":4321,"ErrorCode":"Error4321"/,
+    ],
+    [{ kind: 'http404html' } as const, 404, 'text/html', /^<!DOCTYPE html>.*404 Not Found/s],
+    [{ kind: 'empty200' } as const, 200, 'application/json', /^$/],
+    [{ kind: 'garbage200' } as const, 200, 'application/json', /^\{"PartialErrors":\[\{"Code":56$/],
+  ])('%o answers %i %s and applies nothing', async (fault, status, type, body) => {
+    const { emulator, apply } = setup();
+    emulator.injectFault(fault);
+    const res = await apply([conversion()]);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toContain(type);
+    expect(await res.text()).toMatch(body);
+    expect(emulator.stats()).toMatchObject({ faults: 1, accepted: 0 });
   });
 
   it('timeout: hangs, then answers 504; nothing is stored', async () => {
