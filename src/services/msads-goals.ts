@@ -320,3 +320,15 @@ export async function forgetDryRunGoalLinks(
     returning id`);
   return rows.length;
 }
+
+/** The account's goals Microsoft refused to create or change, with why: their rows cannot go meanwhile. */
+export async function goalErrors(
+  database: Database,
+  account: GoalAccount,
+): Promise<{ name: string; error: string }[]> {
+  const rows = await database.db
+    .select({ name: goals.name, error: goals.msadsError })
+    .from(goals)
+    .where(and(goalsOfAccount(account), isNotNull(goals.msadsError)));
+  return rows.map((r) => ({ name: r.name, error: r.error ?? '' }));
+}

@@ -15,6 +15,8 @@ export interface DrainReport {
   skippedAccounts: string[];
   /** Accounts paused for an error that needs fixing (not throttling): until when, and why. */
   pauses: { account: string; until: string; reason: string }[];
+  /** Goals Microsoft refused to create or change (tried again every 5 minutes); their rows wait. */
+  goalErrors: { account: string; goal: string; error: string }[];
   /** Accounts whose run threw: the error, its causes, and the stack (for debug logs). */
   accountErrors: { account: string; error: string; stack?: string }[];
 }
@@ -34,6 +36,7 @@ export const emptyReport = (): DrainReport => ({
   goalsCreated: 0,
   skippedAccounts: [],
   pauses: [],
+  goalErrors: [],
   accountErrors: [],
 });
 

@@ -7,7 +7,7 @@ import type { Database } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import type { CallResult, Fault, MsadsClient } from '../msads/client.ts';
 import { maxAdjustmentsPerCall, maxItemsPerCall, type WireApplyResponse } from '../msads/wire.ts';
-import { type GoalAccount, pushGoals, readyGoalIds } from '../services/msads-goals.ts';
+import { type GoalAccount, goalErrors, pushGoals, readyGoalIds } from '../services/msads-goals.ts';
 import { createTurns } from '../turns.ts';
 import { isThrottlePause, recordAnswer, throttlePauseMs } from './answer.ts';
 import { expireDue, releaseHeld, sweepStaleClaims } from './maintenance.ts';
@@ -277,6 +277,8 @@ export function createSubmitter(options: SubmitterOptions) {
     if ('error' in target) throw target.error;
     const pushed = await pushGoals(database, { account, client: target.client, now: now() });
     report.goalsCreated += pushed.created + pushed.adopted;
+    for (const g of await goalErrors(database, account))
+      report.goalErrors.push({ account: account.name, goal: g.name, error: g.error });
     const goalIds = await readyGoalIds(database, account, now());
     if (goalIds.length === 0) return;
     const callsPerMinute = account.callsPerMinute ?? config.callsPerMinute;

@@ -156,10 +156,12 @@ bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,Phone sale,${time}
       expect(added.code).toBe(0);
       const sent = await runCli(['submit', '--once', '--json'], good);
       expect(sent.code).toBe(1);
-      expect(sent.stderr).toMatch(/Sending through account "Broken key" failed: .*secret key/i);
+      expect(sent.stderr).toMatch(
+        /Sending through account "Broken key" failed: cannot decrypt a stored secret: the CLOSELOOP_SECRET_KEY differs/,
+      );
       expect(sent.stderr).toContain('LOG_LEVEL=debug');
       expect(JSON.parse(sent.stdout).accountErrors).toEqual([
-        { account: 'Broken key', error: expect.stringMatching(/secret key/i) },
+        { account: 'Broken key', error: expect.stringContaining('CLOSELOOP_SECRET_KEY differs') },
       ]);
       const debug = await runCli(['submit', '--once'], { ...good, LOG_LEVEL: 'debug' });
       expect(debug.code).toBe(1);

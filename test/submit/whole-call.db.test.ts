@@ -121,6 +121,27 @@ describe('a whole call that fails says nothing about its rows', () => {
     expect(await pause()).toEqual({ until: null, reason: null });
   });
 
+  it('a goal Microsoft cannot be asked to create is reported with the answer, every run, and its rows wait', async () => {
+    const newGoal = await addGoal(database, { name: 'Not there yet', msadsGoalId: null });
+    try {
+      await queueConversions(database, { goalId: newGoal, goalName: 'Not there yet', count: 2 });
+      for (let run = 0; run < 2; run++) {
+        const report = await submitter(`${url}/wrong-prefix`).drain({ maxPauseWaitMs: 0 });
+        expect(report.goalErrors).toEqual([
+          {
+            account: account.name,
+            goal: 'Not there yet',
+            error: expect.stringMatching(/answered 404 .*check MSADS_API_BASE_URL/),
+          },
+        ]);
+      }
+      expect(await states(database)).toEqual({ queued: 2 });
+    } finally {
+      await database.query(sql`delete from conversions`);
+      await database.query(sql`delete from goals where id = ${newGoal}::uuid`);
+    }
+  });
+
   it('with two calls in flight, the pause one of them sets ends the other instead of sleeping through it', async () => {
     await queueConversions(database, { goalId, goalName, count: 8 });
     // One call a second: the second call waits for its slot while the first is refused and pauses the

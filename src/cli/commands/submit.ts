@@ -19,7 +19,8 @@ export const submitCommand: Command = {
   Exit code: 0 when nothing needs you; 1 when some rows ended failed (see \`closeloop retry\`), when an
   account is paused by an error to fix (Microsoft refused its credentials, or its calls got answers
   that are not Microsoft's, such as a 404 page from a wrong MSADS_API_BASE_URL: its rows stay
-  queued), or when sending through an account failed. Each is named on stderr with the reason
+  queued), when Microsoft refused to create or change a goal, or when sending through an account
+  failed. Each is named on stderr with the reason
   (LOG_LEVEL=debug adds the stack).`,
   options: { once: { type: 'boolean' }, json: { type: 'boolean' }, progress: { type: 'boolean' } },
   async run({ values }) {
@@ -42,6 +43,10 @@ export const submitCommand: Command = {
       const seconds = (Date.now() - started) / 1000;
       for (const p of report.pauses)
         console.error(`Account "${p.account}" is paused until ${p.until}; its rows stay queued. ${p.reason}`);
+      for (const g of report.goalErrors)
+        console.error(
+          `Goal "${g.goal}" is not in sync with account "${g.account}"; its rows wait (tried again every 5 minutes). ${g.error}`,
+        );
       for (const e of report.accountErrors) {
         console.error(`Sending through account "${e.account}" failed: ${e.error}`);
         if (config.logLevel === 'debug' && e.stack) console.error(e.stack);
@@ -57,7 +62,9 @@ export const submitCommand: Command = {
               ? ` Skipped (paused): ${report.skippedAccounts.join(', ')}.`
               : ''),
         );
-      return report.failed > 0 || report.pauses.length > 0 || report.accountErrors.length > 0 ? 1 : 0;
+      const needsYou =
+        report.failed + report.pauses.length + report.goalErrors.length + report.accountErrors.length > 0;
+      return needsYou ? 1 : 0;
     });
   },
 };
