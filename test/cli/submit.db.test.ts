@@ -127,7 +127,7 @@ bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,Phone sale,${time}
     } finally {
       await own.cleanup();
     }
-  });
+  }, 180_000);
 
   it('an account whose run throws: submit --once exits 1 and says which account and why; the others send', async () => {
     const own = await cliEnvironment();
@@ -169,7 +169,7 @@ bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,Phone sale,${time}
     } finally {
       await own.cleanup();
     }
-  });
+  }, 180_000);
 
   it('says what to do when a command is misused', async () => {
     const unknown = await runCli(['accounts', 'auto-tagging', '--account', '999'], env);
