@@ -183,7 +183,7 @@ export function createSubmitter(options: SubmitterOptions) {
   /**
    * Wait for the account's next call slot. False when the account is paused for longer than the drain
    * waits (`maxPauseWaitMs`): a pause set by another call of this account (an error pauses it for 15
-   * minutes) ends this call without sleeping through it.
+   * minutes) ends this call without sleeping through it. False too when the drain is stopped.
    */
   async function waitForSlot(
     account: SubmitAccount,
@@ -205,7 +205,7 @@ export function createSubmitter(options: SubmitterOptions) {
       if (slot.getTime() <= now().getTime()) return true;
       if (slot.getTime() - now().getTime() > maxPauseWaitMs && (await pausedTooLong())) return false;
       await sleepUntil(slot, signal);
-      if (signal?.aborted) return true;
+      if (signal?.aborted) return false;
       const paused = await pausedUntil(database, account.id);
       if (!paused || paused <= now()) return true;
       if (paused.getTime() - now().getTime() > maxPauseWaitMs) return false;
