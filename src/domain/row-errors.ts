@@ -10,6 +10,11 @@ export const rowErrorCodes = {
   MISSING_REQUIRED_COLUMN: { scope: 'file', summary: 'A required column is missing from the header row.' },
   DUPLICATE_COLUMN: { scope: 'file', summary: 'Two header cells name the same column.' },
   TOO_MANY_ROWS: { scope: 'file', summary: 'More than 100,000 data rows in one upload.' },
+  WORKBOOK_TOO_LARGE: {
+    scope: 'file',
+    summary:
+      'The Excel workbook unpacks to far more data than 100,000 rows of the template need (damaged, or built to exhaust the service).',
+  },
   INVALID_PARAMETERS_ROW: { scope: 'file', summary: 'The Parameters row is not understood.' },
   INTERRUPTED: {
     scope: 'file',

@@ -2,6 +2,9 @@ import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { type RawRecord, type RecordProblem, TemplateAssembler } from './assembler.ts';
 import {
+  boundSharedStrings,
+  closeSpooled,
+  decodeAsOneStream,
   Failure,
   type SheetReader,
   Spools,
@@ -11,12 +14,20 @@ import {
   type WorkbookInternals,
   watchUnzip,
 } from './exceljs-guards.ts';
-import { columnLetter, defaultMaxCellLength, type ReadOptions, type TemplateEvent } from './template.ts';
+import {
+  columnLetter,
+  defaultMaxCellLength,
+  defaultMaxRows,
+  type ReadOptions,
+  type TemplateEvent,
+} from './template.ts';
+import { WorkbookTooLarge, XlsxBudget } from './xlsx-limits.ts';
 
 /**
  * Streaming reader for the XLSX template (first visible worksheet), on exceljs's WorkbookReader so rows
- * are never all in memory. What exceljs keeps is the shared-strings table, which Excel's format puts
- * in one part for the whole workbook: memory grows with the number of distinct strings.
+ * are never all in memory. What is kept is the shared-strings table, which Excel's format puts in one
+ * part for the whole workbook: memory grows with the number of distinct strings, up to the limits of
+ * xlsx-limits.ts, like everything else a workbook unpacks to (past one: WORKBOOK_TOO_LARGE).
  *
  * exceljs 4.4.0 hangs on some damaged files and leaves temporary files behind on others: the
  * workarounds are in exceljs-guards.ts.
@@ -42,8 +53,9 @@ export async function* readXlsxTemplate(
     { objectMode: false },
   );
   source.on('error', (error) => failure.fail(error));
-  const spools = new Spools();
-  watchUnzip(source, failure, spools);
+  const budget = new XlsxBudget(options.maxRows ?? defaultMaxRows);
+  const spools = new Spools(budget, failure);
+  watchUnzip(source, failure, spools, budget);
 
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(source, {
     worksheets: 'emit',
@@ -55,6 +67,7 @@ export async function* readXlsxTemplate(
     entries: 'ignore',
   });
   tolerateMissingWorkbookXml(reader);
+  boundSharedStrings(reader, budget);
   const sheets = reader[Symbol.asyncIterator]();
   let chosen = false;
   try {
@@ -70,6 +83,7 @@ export async function* readXlsxTemplate(
       }
       chosen = true;
       const date1904 = (reader as unknown as WorkbookInternals).properties?.model?.date1904 === true;
+      const spooled = decodeAsOneStream(sheet);
       // parse() hands over the rows of each chunk of XML at once: one await per chunk, not per row.
       const batches = sheet.parse();
       let lastRow = 0;
@@ -84,6 +98,8 @@ export async function* readXlsxTemplate(
           for (const { eventType, value } of batch.value) {
             if (eventType !== 'row') continue;
             const row = value as ExcelJS.Row;
+            // exceljs has made the row's cells already; an empty row costs about as much as one cell.
+            budget.addCells(Math.max(1, row.cellCount));
             // Row numbers come from the file; keep them increasing even if a file lies.
             lastRow = Number.isInteger(row.number) && row.number > lastRow ? row.number : lastRow + 1;
             const event = assembler.push(toRecord(row, lastRow, maxCellLength, date1904));
@@ -93,6 +109,7 @@ export async function* readXlsxTemplate(
         }
       } finally {
         if (settled) await batches.return(undefined);
+        else closeSpooled(spooled);
       }
     }
     if (!chosen) {
@@ -108,6 +125,15 @@ export async function* readXlsxTemplate(
     if (last) yield last;
   } catch (error) {
     if (inputError) throw inputError.error;
+    const tooLarge = [error, failure.error?.value].find((cause) => cause instanceof WorkbookTooLarge);
+    if (tooLarge) {
+      yield {
+        type: 'fileError',
+        code: 'WORKBOOK_TOO_LARGE',
+        message: (tooLarge as WorkbookTooLarge).message,
+      };
+      return;
+    }
     yield {
       type: 'fileError',
       code: 'UNREADABLE_FILE',

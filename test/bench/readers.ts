@@ -5,7 +5,9 @@
  *   npm run bench:readers -- csv 100000 # one case
  *
  * Cases: csv (N rows), xlsx (N rows, exceljs streaming writer, inline strings), xlsx-sst (same with
- * shared strings, which Excel always writes), cell (a CSV whose one cell is N MiB). Files are written
+ * shared strings, which Excel always writes), xlsx-wide and xlsx-wide-sst (all 14 template columns
+ * filled with long values: the largest legitimate workbook, which src/ingest/xlsx-limits.ts is derived
+ * from), cell (a CSV whose one cell is N MiB). Files are written
  * to the OS temp folder once and reused. Peak RSS is the process's maxRSS; "base" is the RSS after
  * loading the modules, before reading.
  */
@@ -55,6 +57,57 @@ async function xlsxFile(rows: number, useSharedStrings: boolean): Promise<string
   return path;
 }
 
+const wideHeader = [
+  'Microsoft Click Id',
+  'Conversion Name',
+  'Conversion Time',
+  'Adjustment Value',
+  'Adjustment Currency',
+  'Adjustment Type',
+  'Adjustment Time',
+  'Hashed Email Address',
+  'Hashed Phone Number',
+  'Email',
+  'Phone',
+  'Click Time',
+  'Conversion Value',
+  'Conversion Currency',
+];
+
+/** Every template column filled, with long values: a distinct click ID, hashes, e-mail and phone per row. */
+async function wideXlsxFile(rows: number, useSharedStrings: boolean): Promise<string> {
+  const path = join(tmpdir(), `closeloop-bench-wide-${rows}${useSharedStrings ? '-sst' : ''}.xlsx`);
+  if (existsSync(path)) return path;
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings });
+  const ws = wb.addWorksheet('Adjustments');
+  ws.addRow(['Parameters:TimeZone=-0500']).commit();
+  ws.addRow(wideHeader).commit();
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, 'f');
+  for (let i = 0; i < rows; i++) {
+    const row = ws.addRow([
+      hex(i, 32),
+      `Purchase of the premium plan, annual, online shop (EU) ${i % 7}`,
+      new Date(Date.UTC(2017, 5, 1, 13, i % 60, 0)),
+      (i % 1000) + 0.5,
+      'USD',
+      'Restate',
+      '2017-06-02 13:00:00 EasternTimeUSCanada',
+      hex(i * 7, 64),
+      hex(i * 13, 64),
+      `customer.name${i}@example-company.com`,
+      `+1555${String(i).padStart(7, '0')}`,
+      '2017-05-31T13:00:00Z',
+      123_456.789,
+      'EUR',
+    ]);
+    row.getCell(3).numFmt = 'yyyy-mm-dd hh:mm:ss';
+    row.commit();
+  }
+  ws.commit();
+  await wb.commit();
+  return path;
+}
+
 async function bigCellFile(mib: number): Promise<string> {
   const path = join(tmpdir(), `closeloop-bench-cell-${mib}.csv`);
   if (existsSync(path)) return path;
@@ -93,17 +146,25 @@ async function run(kind: string, size: number): Promise<void> {
   } else if (kind === 'xlsx' || kind === 'xlsx-sst') {
     const path = await xlsxFile(size, kind === 'xlsx-sst');
     await measure(`${kind} ${size} rows`, path, readXlsxTemplate(createReadStream(path), options));
+  } else if (kind === 'xlsx-wide' || kind === 'xlsx-wide-sst') {
+    const path = await wideXlsxFile(size, kind === 'xlsx-wide-sst');
+    // At Microsoft's limit of 100,000 rows, as an upload is read: with the limits derived from it.
+    const wide = { kind: 'adjustments' as const, maxRows: Math.max(size, 100_000) };
+    await measure(`${kind} ${size} rows`, path, readXlsxTemplate(createReadStream(path), wide));
   } else if (kind === 'cell') {
     const path = await bigCellFile(size);
     await measure(`csv, one ${size} MiB cell`, path, readCsvTemplate(createReadStream(path), options));
   } else {
-    throw new TypeError(`Unknown case ${JSON.stringify(kind)}: expected csv, xlsx, xlsx-sst or cell.`);
+    throw new TypeError(
+      `Unknown case ${JSON.stringify(kind)}: expected csv, xlsx, xlsx-sst, xlsx-wide, xlsx-wide-sst or cell.`,
+    );
   }
 }
 
 async function prepare(kind: string, size: number): Promise<void> {
   if (kind === 'csv') await csvFile(size);
   else if (kind === 'cell') await bigCellFile(size);
+  else if (kind.startsWith('xlsx-wide')) await wideXlsxFile(size, kind === 'xlsx-wide-sst');
   else await xlsxFile(size, kind === 'xlsx-sst');
 }
 
@@ -122,6 +183,8 @@ if (kind === 'prepare') {
     ['xlsx', '300000'],
     ['xlsx-sst', '100000'],
     ['xlsx-sst', '300000'],
+    ['xlsx-wide', '100000'],
+    ['xlsx-wide-sst', '100000'],
   ];
   // Generate first, in separate processes, so the measured runs only read.
   for (const [k, n] of cases) execFileSync(process.execPath, [self, 'prepare', k!, n!], { stdio: 'inherit' });

@@ -9,6 +9,7 @@ import { submitBatch } from '../../src/services/api-batches.ts';
 import { createGoal } from '../../src/services/goals.ts';
 import { testClock, testContext, textInput } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
+import { sharedStrings, workbookParts, worksheet, zipArchive } from './xlsx-bombs.ts';
 
 /**
  * Every error code closeloop can give is produced here through the real pipeline (file → preview →
@@ -271,6 +272,22 @@ describe('whole-file codes', () => {
     );
     // An Excel date is a wall-clock time: 08:00 in the file's -0500 zone is 13:00 UTC.
     expect(rows).toEqual([{ conversion_time: '2026-06-10 13:00:00' }]);
+  });
+
+  it('WORKBOOK_TOO_LARGE refuses a workbook that unpacks to a gigabyte of shared strings', async () => {
+    const bomb = zipArchive([...workbookParts, sharedStrings('Purchase', 1024), worksheet()]);
+    const upload = await previewUpload({
+      ctx: ctx(),
+      input: (async function* () {
+        yield bomb;
+      })(),
+      filename: 'book.xlsx',
+      kind: 'conversions',
+      maxRows: 50,
+    });
+    expect(upload).toMatchObject({ status: 'failed', errorCode: 'WORKBOOK_TOO_LARGE' });
+    expect(upload.errorMessage).toContain('CSV UTF-8');
+    seen.add(upload.errorCode!);
   });
 });
 
