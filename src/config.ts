@@ -99,15 +99,58 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Variables whose value is a secret: an error names them and says what they take, never what they hold. */
+const secretVariables = new Set([
+  'CLOSELOOP_SECRET_KEY',
+  'MSADS_CLIENT_SECRET',
+  'MSADS_REFRESH_TOKEN',
+  'MSADS_DEVELOPER_TOKEN',
+]);
+/** Variables holding URLs, which may carry a password (postgres://user:password@host/db). */
+const urlVariables = new Set(['DATABASE_URL', 'MSADS_API_BASE_URL', 'MSADS_OAUTH_TOKEN_URL']);
+
+/**
+ * A bad value as an error message may show it: a secret by its length only, a URL without its password
+ * (or anything in its query that looks like one), anything else as JSON, clipped. Error messages end up
+ * in terminals, CI logs and support tickets.
+ */
+export function shownValue(name: string, value: string): string {
+  if (secretVariables.has(name)) return `a value of ${value.length} characters, not shown`;
+  if (urlVariables.has(name)) return JSON.stringify(clip(redactUrl(value)));
+  return JSON.stringify(clip(value));
+}
+
+/**
+ * `value` with the password before its last @ masked (user:password@host, with or without a scheme,
+ * whatever characters the password holds) and the values of password-like query parameters.
+ */
+export function redactUrl(value: string): string {
+  const scheme = value.indexOf('://');
+  const start = scheme === -1 ? 0 : scheme + 3;
+  const at = value.lastIndexOf('@');
+  let shown = value;
+  if (at >= start) {
+    const userInfo = value.slice(start, at);
+    const colon = userInfo.indexOf(':');
+    shown = `${value.slice(0, start)}${colon === -1 ? userInfo : `${userInfo.slice(0, colon)}:***`}${value.slice(at)}`;
+  }
+  return shown.replace(/([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)[^&#]*/gi, '$1***');
+}
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
 /** Parse the environment once, at start. A bad variable stops the process with a message naming it. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(
     Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
   );
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`,
-    );
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return `  ${name}: ${i.message} (got ${shownValue(name, env[name] ?? '')})`;
+    });
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
