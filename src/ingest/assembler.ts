@@ -40,6 +40,9 @@ const saveAsUtf8 =
 // NUL, other C0 controls except tab/newlines, and U+FFFD (what invalid UTF-8 decodes to).
 const unreadable = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffd]/;
 
+/** Excel's sheets have 1,048,576 rows: a file from a spreadsheet has no more empty ones than that. */
+const maxBlankRows = 1_048_576;
+
 const plural = (n: number, one: string, many: string) =>
   `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
@@ -58,6 +61,7 @@ export class TemplateAssembler {
   private sawParameters = false;
   private parametersRow = 0;
   private dataRows = 0;
+  private blankRows = 0;
 
   constructor(options: ReadOptions) {
     this.kind = options.kind;
@@ -67,7 +71,18 @@ export class TemplateAssembler {
 
   push(record: RawRecord): TemplateEvent | undefined {
     if (this.done) return undefined;
-    if (isBlank(record)) return undefined;
+    if (isBlank(record)) {
+      // Blank rows cost a little each but count toward no limit: 64 MiB of line breaks took 44 s.
+      if (++this.blankRows > maxBlankRows) {
+        return this.stop(
+          fileError(
+            'TOO_MANY_ROWS',
+            `The file has more than ${maxBlankRows.toLocaleString('en-US')} empty rows, more than a spreadsheet has; delete the empty rows (in a CSV file, the empty lines) and upload it again.`,
+          ),
+        );
+      }
+      return undefined;
+    }
     if (this.header) return this.dataRow(record);
     if (!this.sawParameters && /^\s*parameters\s*:/i.test(record.cells[0] ?? '')) {
       this.sawParameters = true;

@@ -286,6 +286,25 @@ describe('readCsvTemplate: file errors', () => {
     );
   });
 
+  it('TOO_MANY_ROWS after more empty rows than a spreadsheet has, and stops reading there', async () => {
+    // Empty rows count toward no row limit, but each costs time: 64 MiB of line breaks took 44 s.
+    let served = 0;
+    const input = (async function* () {
+      yield `${conversionsHeader}\n${line}\n`;
+      for (;;) {
+        served++;
+        yield ',,\n'.repeat(65_536);
+      }
+    })();
+    const events = await collect(readCsvTemplate(input, { kind: 'conversions' }));
+    expect(events.map((e) => e.type)).toEqual(['header', 'row', 'fileError']);
+    expect(fileError(events)).toMatchObject({
+      code: 'TOO_MANY_ROWS',
+      message: expect.stringContaining('more than 1,048,576 empty rows'),
+    });
+    expect(served).toBe(17);
+  });
+
   it('UNREADABLE_FILE when the header row is binary', async () => {
     const error = fileError(await readCsv(Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x0a, 0x41])));
     expect(error.code).toBe('UNREADABLE_FILE');
