@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refineName } from './names.ts';
 
 /** Microsoft: ConversionWindowInMinutes is 1 to 129,600 (90 days); default 43,200 (30 days). */
 export const maxConversionWindowMinutes = 129_600;
@@ -50,9 +51,14 @@ export const goalInputSchema = z
       .string()
       .trim()
       .min(1, 'the goal needs a name (it is what rows put in "Conversion Name")')
-      .max(100, 'Microsoft allows at most 100 characters in a goal name'),
+      .max(100, 'Microsoft allows at most 100 characters in a goal name')
+      .superRefine(refineName),
     scope: z.enum(['account', 'customer']).default('account'),
-    accountId: z.string().min(1).optional(),
+    accountId: z
+      .string()
+      .trim()
+      .regex(/^\d{1,20}$/, "Microsoft's numeric account id (digits only, e.g. 123456789)")
+      .optional(),
     revenue: revenueSchema,
     countType: z.enum(['all', 'unique']).default('all'),
     conversionWindow: windowField.default(defaultConversionWindowMinutes),

@@ -18,7 +18,8 @@ export const rowErrorCodes = {
   INVALID_PARAMETERS_ROW: { scope: 'file', summary: 'The Parameters row is not understood.' },
   INTERRUPTED: {
     scope: 'file',
-    summary: 'The preview stopped before it finished (the process was stopped); upload the file again.',
+    summary:
+      'The preview stopped before it finished (the file did not arrive whole, or the process was stopped); upload the file again.',
   },
   // row shape
   MALFORMED_ROW: {

@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { ping } from '../db/client.ts';
 import type { Account } from '../db/schema/index.ts';
@@ -7,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { requireApiKey } from './auth.ts';
+import { limitBody, payloadTooLarge } from './body.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { onError, problem } from './problem.ts';
 import { accountRoutes } from './routes/accounts.ts';
@@ -44,8 +44,10 @@ export function createApp({ ctx, log, maxUploadBytes, target, clientFor }: AppDe
   app.route('/', dashboardRoutes(ctx, { target }));
 
   const api = new Hono();
-  api.use(bodyLimit({ maxSize: maxUploadBytes }));
+  // The key first: nothing of a body is read for a caller without one. Then every body is counted as it
+  // streams, chunked or not.
   api.use(requireApiKey(ctx));
+  api.use(limitBody(maxUploadBytes, () => uploadTooLarge(maxUploadBytes)));
   api.route('/goals', goalRoutes(ctx));
   api.route('/uploads', uploadRoutes(ctx));
   api.route('/', batchRoutes(ctx));
@@ -55,3 +57,10 @@ export function createApp({ ctx, log, maxUploadBytes, target, clientFor }: AppDe
   app.route('/api/v1', api);
   return app;
 }
+
+const uploadTooLarge = (maxBytes: number) =>
+  payloadTooLarge(
+    maxBytes,
+    'The request body',
+    'Split the file into several uploads, or raise CLOSELOOP_MAX_UPLOAD_MB where closeloop runs.',
+  );

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { type Context, Hono } from 'hono';
 import { contentHash } from '../../web-snippet/budget.ts';
 import { parseClickId } from '../domain/identifiers.ts';
+import { AppError } from '../errors.ts';
+import { readBody, utf8Text } from './body.ts';
 import { problem } from './problem.ts';
 
 /*
@@ -134,12 +136,20 @@ export function createSnippetRoutes(options: SnippetRoutesOptions = {}): Hono {
     if (crossOrigin) {
       return problem(c, 'forbidden', 'This endpoint only accepts requests from pages of its own origin.');
     }
-    if (Number(c.req.header('Content-Length') ?? 0) > maxBodyBytes) {
-      return problem(c, 'payload_too_large', `The body must be at most ${maxBodyBytes} bytes.`);
-    }
-    const text = await c.req.text();
-    if (text.length > maxBodyBytes) {
-      return problem(c, 'payload_too_large', `The body must be at most ${maxBodyBytes} bytes.`);
+    // Counted as it streams: a chunked body has no Content-Length to refuse it by.
+    let text: string;
+    try {
+      text = utf8Text(
+        await readBody(
+          c,
+          maxBodyBytes,
+          () => new AppError('payload_too_large', `The body must be at most ${maxBodyBytes} bytes.`),
+        ),
+      );
+    } catch (err) {
+      // These routes answer for themselves: they are mounted on other apps too.
+      if (err instanceof AppError) return problem(c, err.code, err.message);
+      throw err;
     }
     const fields = new URLSearchParams(text);
     const keys = [...fields.keys()];

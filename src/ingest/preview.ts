@@ -2,6 +2,7 @@ import type { Upload } from '../db/schema/index.ts';
 import { checkRow, type GoalFacts, type RowField } from '../domain/conversion-rules.ts';
 import { parseConversionTime } from '../domain/time.ts';
 import { parseTimeZoneSpec, type TimeZoneSpec } from '../domain/timezones.ts';
+import { AppError } from '../errors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { listGoals } from '../services/goals.ts';
 import { readTemplate } from './read-file.ts';
@@ -49,54 +50,81 @@ export async function previewUpload({
     unknownColumns: header?.unknownColumns ?? [],
   });
 
-  for await (const event of readTemplate(input, { kind, filename, ...(maxRows ? { maxRows } : {}) })) {
-    if (event.type === 'header') {
-      header = event.header;
-      if (header.timeZone !== undefined) {
-        const z = parseTimeZoneSpec(header.timeZone);
-        if (!z.ok) {
-          await writer.discard();
-          return failUpload(
-            ctx,
-            upload,
-            { code: 'INVALID_PARAMETERS_ROW', message: `Parameters row: ${z.message}` },
-            headerFields(),
-          );
+  let inputFailed = false;
+  const watched = noteFailure(input, () => {
+    inputFailed = true;
+  });
+  try {
+    for await (const event of readTemplate(watched, { kind, filename, ...(maxRows ? { maxRows } : {}) })) {
+      if (event.type === 'header') {
+        header = event.header;
+        if (header.timeZone !== undefined) {
+          const z = parseTimeZoneSpec(header.timeZone);
+          if (!z.ok) {
+            await writer.discard();
+            return failUpload(
+              ctx,
+              upload,
+              { code: 'INVALID_PARAMETERS_ROW', message: `Parameters row: ${z.message}` },
+              headerFields(),
+            );
+          }
+          zone = z.value;
         }
-        zone = z.value;
+        continue;
       }
-      continue;
+      if (event.type === 'fileError') {
+        onProgress?.(rowsRead);
+        await writer.discard();
+        return failUpload(ctx, upload, event, headerFields());
+      }
+      rowsRead++;
+      if (event.type === 'rowError') {
+        await writer.add({
+          uploadId: upload.id,
+          row: event.row,
+          status: 'rejected',
+          errorCode: event.code,
+          errorColumn: event.column ? columnTitles[event.column] : null,
+          // The readers' messages name the column themselves where one is at fault.
+          message: `Row ${event.row}: ${event.message}`,
+        });
+      } else {
+        const checked = checkRow(event.cells, {
+          kind,
+          now,
+          parseTime: (text) => parseConversionTime(text, zone),
+          goal: (name) => goalsByName.get(name),
+          where: `Row ${event.row}`,
+          fieldLabel: label,
+        });
+        await writer.add(checkedToRow(upload.id, event.row, checked));
+      }
+      if (onProgress && rowsRead % 5000 === 0) onProgress(rowsRead);
     }
-    if (event.type === 'fileError') {
-      onProgress?.(rowsRead);
-      await writer.discard();
-      return failUpload(ctx, upload, event, headerFields());
-    }
-    rowsRead++;
-    if (event.type === 'rowError') {
-      await writer.add({
-        uploadId: upload.id,
-        row: event.row,
-        status: 'rejected',
-        errorCode: event.code,
-        errorColumn: event.column ? columnTitles[event.column] : null,
-        // The readers' messages name the column themselves where one is at fault.
-        message: `Row ${event.row}: ${event.message}`,
-      });
-    } else {
-      const checked = checkRow(event.cells, {
-        kind,
-        now,
-        parseTime: (text) => parseConversionTime(text, zone),
-        goal: (name) => goalsByName.get(name),
-        where: `Row ${event.row}`,
-        fieldLabel: label,
-      });
-      await writer.add(checkedToRow(upload.id, event.row, checked));
-    }
-    if (onProgress && rowsRead % 5000 === 0) onProgress(rowsRead);
+  } catch (err) {
+    // Failed now, not left 'previewing' until the retention job calls it interrupted an hour later.
+    await writer.discard();
+    const message = inputFailed
+      ? `The file did not arrive whole: ${err instanceof AppError ? err.message : `${(err as Error).message}. Upload it again.`}`
+      : 'The preview stopped on an error on our side; upload the file again.';
+    await failUpload(ctx, upload, { code: 'INTERRUPTED', message }, headerFields()).catch(() => {});
+    throw err;
   }
   await writer.flush();
   onProgress?.(rowsRead);
   return finishPreview(ctx, upload, { totalRows: rowsRead, ...headerFields() });
+}
+
+/** `input`, calling `onFailure` if reading it throws (the upload's connection, not closeloop, failed). */
+async function* noteFailure(
+  input: NodeJS.ReadableStream | AsyncIterable<Uint8Array | string>,
+  onFailure: () => void,
+): AsyncGenerator<Uint8Array | string> {
+  try {
+    yield* input as AsyncIterable<Uint8Array | string>;
+  } catch (err) {
+    onFailure();
+    throw err;
+  }
 }

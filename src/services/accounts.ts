@@ -1,6 +1,7 @@
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Account, accounts } from '../db/schema/index.ts';
+import { refineName } from '../domain/names.ts';
 import { AppError } from '../errors.ts';
 import type { Secrets } from '../secrets.ts';
 import { lockAccounts, retireDryRun } from './account-set.ts';
@@ -122,7 +123,8 @@ export const accountInputSchema = z.object({
     .string({ error: 'name is required' })
     .trim()
     .min(1, 'name must not be empty (e.g. "Acme US")')
-    .max(100, 'name may have at most 100 characters'),
+    .max(100, 'name may have at most 100 characters')
+    .superRefine(refineName),
   msCustomerId: numericId('msCustomerId (the customer / manager account id)'),
   msAccountId: numericId('msAccountId (the ad account id)'),
   developerToken: secretField('developerToken'),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull, lt, or } from 'drizzle-orm';
 import { type ApiKey, apiKeys } from '../db/schema/index.ts';
 import { sha256Hex } from '../domain/identifiers.ts';
+import { nameProblem } from '../domain/names.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
 import { isUuid } from './ids.ts';
@@ -24,6 +25,8 @@ export async function createApiKey({
       'validation_failed',
       'An API key needs a name of 1 to 100 characters (e.g. "zapier").',
     );
+  const problem = nameProblem(trimmed);
+  if (problem) throw new AppError('validation_failed', `The API key's name ${problem}.`);
   const key = `${keyPrefix}${randomBytes(32).toString('base64url')}`;
   const [record] = await ctx.database.db
     .insert(apiKeys)
@@ -43,16 +46,19 @@ export async function revokeApiKey({
   ctx: ServiceContext;
   idOrPrefix: string;
 }): Promise<ApiKey> {
-  const [row] = await ctx.database.db
-    .update(apiKeys)
-    .set({ revokedAt: ctx.now() })
-    .where(
-      and(
-        isNull(apiKeys.revokedAt),
-        isUuid(idOrPrefix) ? eq(apiKeys.id, idOrPrefix) : eq(apiKeys.prefix, idOrPrefix.slice(0, 10)),
-      ),
-    )
-    .returning();
+  // Text that cannot be a key's id or prefix (a NUL, which PostgreSQL refuses) matches nothing.
+  const [row] = nameProblem(idOrPrefix)
+    ? []
+    : await ctx.database.db
+        .update(apiKeys)
+        .set({ revokedAt: ctx.now() })
+        .where(
+          and(
+            isNull(apiKeys.revokedAt),
+            isUuid(idOrPrefix) ? eq(apiKeys.id, idOrPrefix) : eq(apiKeys.prefix, idOrPrefix.slice(0, 10)),
+          ),
+        )
+        .returning();
   if (!row)
     throw new AppError(
       'not_found',

@@ -2,6 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { type Goal, goals } from '../db/schema/index.ts';
 import { goalReadyAt } from '../domain/conversion-rules.ts';
 import { goalInputSchema, goalPatchSchema } from '../domain/goal.ts';
+import { nameProblem } from '../domain/names.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
 import { isUuid } from './ids.ts';
@@ -91,15 +92,18 @@ export async function listGoals({ ctx }: { ctx: ServiceContext }): Promise<Goal[
 
 /** Find a goal by id or by exact name. */
 export async function getGoal({ ctx, idOrName }: { ctx: ServiceContext; idOrName: string }): Promise<Goal> {
-  const [row] = await ctx.database.db
-    .select()
-    .from(goals)
-    .where(
-      and(
-        eq(goals.customerId, ctx.customerId),
-        isUuid(idOrName) ? eq(goals.id, idOrName) : eq(goals.name, idOrName),
-      ),
-    );
+  // Text no goal can be named (a NUL, which PostgreSQL refuses) matches nothing.
+  const [row] = nameProblem(idOrName)
+    ? []
+    : await ctx.database.db
+        .select()
+        .from(goals)
+        .where(
+          and(
+            eq(goals.customerId, ctx.customerId),
+            isUuid(idOrName) ? eq(goals.id, idOrName) : eq(goals.name, idOrName),
+          ),
+        );
   if (!row)
     throw new AppError(
       'not_found',

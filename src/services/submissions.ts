@@ -1,6 +1,7 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { queryVia } from '../db/client.ts';
 import { accounts, type Submission, submissions } from '../db/schema/index.ts';
+import { parseApiTime } from '../domain/time.ts';
 import { AppError } from '../errors.ts';
 import { retryFailed } from '../submit/maintenance.ts';
 import { requeueRejectedByCall } from '../submit/requeue.ts';
@@ -38,17 +39,13 @@ export async function listSubmissions({
 }: {
   ctx: ServiceContext;
   limit?: number;
-  before?: string;
+  before?: string | Date;
   accountId?: string;
 }): Promise<SubmissionView[]> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     throw new AppError('bad_request', `limit must be 1 to 1000; got ${limit}.`);
-  const beforeDate = before === undefined ? undefined : new Date(before);
-  if (beforeDate && Number.isNaN(beforeDate.getTime()))
-    throw new AppError(
-      'bad_request',
-      `before must be an ISO time like 2026-11-29T10:00:00Z; got "${before}".`,
-    );
+  const beforeDate = typeof before === 'string' ? parseApiTime(before) : { ok: true as const, value: before };
+  if (!beforeDate.ok) throw new AppError('bad_request', `before: ${beforeDate.message}`);
   if (accountId !== undefined && !isUuid(accountId))
     throw new AppError('bad_request', `account must be an account id (a UUID); got "${accountId}".`);
   const rows = await ctx.database.db
@@ -58,7 +55,7 @@ export async function listSubmissions({
     .where(
       and(
         eq(submissions.customerId, ctx.customerId),
-        beforeDate ? lt(submissions.startedAt, beforeDate) : undefined,
+        beforeDate.value ? lt(submissions.startedAt, beforeDate.value) : undefined,
         accountId ? eq(submissions.accountId, accountId) : undefined,
       ),
     )

@@ -5,6 +5,7 @@ import type { MsadsClient } from '../../msads/client.ts';
 import { MsadsError } from '../../msads/client.ts';
 import { autoTagging } from '../../services/auto-tagging.ts';
 import type { ServiceContext } from '../../services/context.ts';
+import { accountRef } from './accounts.ts';
 
 /**
  * GET /api/v1/accounts/:id/auto-tagging reads MSCLKIDAutoTaggingEnabled from Microsoft; POST turns it on.
@@ -22,6 +23,6 @@ export function autoTaggingRoutes(ctx: ServiceContext, clientFor?: (account: Acc
     }
   };
   return new Hono()
-    .get('/:id/auto-tagging', async (c) => c.json(await run(c.req.param('id'), false)))
-    .post('/:id/auto-tagging', async (c) => c.json(await run(c.req.param('id'), true)));
+    .get('/:id/auto-tagging', async (c) => c.json(await run(accountRef(c), false)))
+    .post('/:id/auto-tagging', async (c) => c.json(await run(accountRef(c), true)));
 }

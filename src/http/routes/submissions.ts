@@ -4,6 +4,7 @@ import type { ServiceContext } from '../../services/context.ts';
 import { listSubmissions, retryFailedRows } from '../../services/submissions.ts';
 import { validationError } from '../../services/zod-error.ts';
 import { jsonBody } from '../json-body.ts';
+import { instant, queryParams, uuid, wholeNumber } from '../params.ts';
 
 const retryInput = z
   .object({ uploadId: z.string().optional(), rejectedByCall: z.boolean().optional() })
@@ -13,15 +14,17 @@ const retryInput = z
 export function submissionRoutes(ctx: ServiceContext) {
   return new Hono()
     .get('/submissions', async (c) => {
-      const limit = c.req.query('limit');
-      const before = c.req.query('before');
-      const account = c.req.query('account');
+      const query = queryParams(c, {
+        limit: wholeNumber(1, 1000),
+        before: instant,
+        account: uuid('an account'),
+      });
       return c.json({
         submissions: await listSubmissions({
           ctx,
-          ...(limit !== undefined ? { limit: Number(limit) } : {}),
-          ...(before !== undefined ? { before } : {}),
-          ...(account !== undefined ? { accountId: account } : {}),
+          ...(query.limit !== undefined ? { limit: query.limit } : {}),
+          ...(query.before !== undefined ? { before: query.before } : {}),
+          ...(query.account !== undefined ? { accountId: query.account } : {}),
         }),
       });
     })

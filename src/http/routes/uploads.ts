@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
+import { z } from 'zod';
+import { conversionStates } from '../../db/schema/ledger-columns.ts';
 import { AppError } from '../../errors.ts';
 import { applyUpload } from '../../ingest/apply.ts';
 import { previewUpload } from '../../ingest/preview.ts';
@@ -8,15 +11,25 @@ import { resultPage, resultRecord, resultsCsv } from '../../ingest/results.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { getUpload, listUploads, uploadStatuses, uploadView } from '../../services/uploads.ts';
 import { multipartFile } from '../multipart.ts';
+import { listOf, oneOf, pathParam, plainText, queryParams, uuid, wholeNumber } from '../params.ts';
 
-type Kind = 'conversions' | 'adjustments';
+const kinds = ['conversions', 'adjustments'] as const;
+/** What a row of an upload can be: its outcome, then the state of the ledger row it became. */
+const rowStatuses = [...new Set(['ok', 'held', 'duplicate', 'rejected', 'expired', ...conversionStates])] as [
+  string,
+  ...string[],
+];
+/** PostgreSQL's int, the type of a row number; `after` is the last row seen (-1: from the start). */
+const maxRowNumber = 2_147_483_647;
 
-function kindOf(value: unknown): Kind {
-  if (value === undefined || value === '' || value === 'conversions') return 'conversions';
-  if (value === 'adjustments') return 'adjustments';
-  throw new AppError(
-    'validation_failed',
-    `kind must be "conversions" or "adjustments"; got ${JSON.stringify(value)}.`,
+const uploadQuery = { kind: oneOf(kinds), filename: plainText(255) };
+
+function uploadId(c: Context): string {
+  return pathParam(
+    c,
+    'id',
+    uuid('an upload'),
+    (id) => `No upload ${JSON.stringify(id)} (upload ids are UUIDs). List uploads with GET /api/v1/uploads.`,
   );
 }
 
@@ -28,49 +41,56 @@ export function uploadRoutes(ctx: ServiceContext) {
   return new Hono()
     .post('/', async (c) => {
       const type = c.req.header('content-type') ?? '';
+      const query = queryParams(c, uploadQuery);
       let input: AsyncIterable<Uint8Array>;
       let filename: string;
-      let kind: Kind;
+      let kind: (typeof kinds)[number];
       if (type.startsWith('multipart/form-data')) {
         if (!c.req.raw.body)
           throw new AppError('validation_failed', 'The request has no body; send the file.');
         const part = await multipartFile(c.req.raw.body, type);
+        const fields = z
+          .object(uploadQuery)
+          .partial()
+          .safeParse({ kind: part.fields.kind || undefined, filename: part.filename });
+        if (!fields.success) {
+          part.stream.destroy();
+          const issue = fields.error.issues[0]!;
+          throw new AppError('bad_request', `Invalid form field ${String(issue.path[0])}: ${issue.message}.`);
+        }
         input = part.stream;
-        filename = part.filename;
-        kind = kindOf(part.fields.kind ?? c.req.query('kind'));
+        filename = fields.data.filename ?? 'upload';
+        kind = fields.data.kind ?? query.kind ?? 'conversions';
       } else {
         // A raw body is streamed straight into the reader: memory stays flat for a 100,000-row file.
         if (!c.req.raw.body)
           throw new AppError('validation_failed', 'The request has no body; send the CSV or XLSX file.');
         input = Readable.fromWeb(c.req.raw.body as never);
-        filename = c.req.query('filename') ?? (type.includes('spreadsheetml') ? 'upload.xlsx' : 'upload.csv');
-        kind = kindOf(c.req.query('kind'));
+        filename = query.filename ?? (type.includes('spreadsheetml') ? 'upload.xlsx' : 'upload.csv');
+        kind = query.kind ?? 'conversions';
       }
       const upload = await previewUpload({ ctx, input, filename, kind });
       return c.json(uploadView(upload), upload.status === 'failed' ? 422 : 201);
     })
     .get('/', async (c) => {
-      const status = c.req.query('status');
-      if (status && !uploadStatuses.includes(status as never))
-        throw new AppError('validation_failed', `status must be one of ${uploadStatuses.join(', ')}.`);
-      const list = await listUploads({ ctx, status: status as never });
+      const { status } = queryParams(c, { status: oneOf(uploadStatuses) });
+      const list = await listUploads({ ctx, ...(status ? { status } : {}) });
       return c.json({ uploads: list.map(uploadView) });
     })
-    .get('/:id', async (c) => c.json(uploadView(await getUpload({ ctx, id: c.req.param('id') }))))
-    .post('/:id/apply', async (c) =>
-      c.json(uploadView(await applyUpload({ ctx, uploadId: c.req.param('id') }))),
-    )
+    .get('/:id', async (c) => c.json(uploadView(await getUpload({ ctx, id: uploadId(c) }))))
+    .post('/:id/apply', async (c) => c.json(uploadView(await applyUpload({ ctx, uploadId: uploadId(c) }))))
     .get('/:id/rows', async (c) => {
-      const upload = await getUpload({ ctx, id: c.req.param('id') });
-      const after = Number(c.req.query('after') ?? 0);
-      const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 100), 1), 1000);
-      const statuses = c.req.query('status')?.split(',').filter(Boolean);
-      if (!Number.isInteger(after) || Number.isNaN(limit))
-        throw new AppError('validation_failed', 'after and limit must be whole numbers.');
+      const upload = await getUpload({ ctx, id: uploadId(c) });
+      const query = queryParams(c, {
+        after: wholeNumber(-1, maxRowNumber),
+        limit: wholeNumber(1, 1000),
+        status: listOf(rowStatuses),
+      });
+      const limit = query.limit ?? 100;
       const rows = await resultPage(ctx.database, upload, {
-        after,
+        after: query.after ?? -1,
         limit,
-        ...(statuses ? { statuses } : {}),
+        ...(query.status && query.status.length > 0 ? { statuses: query.status } : {}),
       });
       const last = rows[rows.length - 1];
       return c.json({
@@ -82,8 +102,8 @@ export function uploadRoutes(ctx: ServiceContext) {
       });
     })
     .get('/:id/results.csv', async (c) => {
-      const upload = await getUpload({ ctx, id: c.req.param('id') });
-      const errorsOnly = c.req.query('errors') === 'only';
+      const upload = await getUpload({ ctx, id: uploadId(c) });
+      const errorsOnly = queryParams(c, { errors: oneOf(['only']) }).errors === 'only';
       const name = `${upload.filename.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_')}-${errorsOnly ? 'errors' : 'results'}.csv`;
       c.header('content-type', 'text/csv; charset=utf-8');
       c.header('content-disposition', `attachment; filename="${name}"`);
