@@ -57,6 +57,7 @@ export function multipartFile(
     });
     parser.on('file', (name, stream, info) => {
       if (name !== field) {
+        stream.on('error', () => {});
         stream.resume();
         fail(
           new AppError(
@@ -70,6 +71,8 @@ export function multipartFile(
       stream.on('end', () => {
         fileEnded = true;
       });
+      // busboy fails the part with the body's error too; unheard, that error would end the process.
+      stream.on('error', (err) => fail(unreadable(err)));
       stream.pipe(file, { end: false });
       resolve({ stream: file, filename: info.filename || 'upload', fields });
     });
