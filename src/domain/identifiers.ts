@@ -221,3 +221,11 @@ function decodeSafely(text: string): string {
     return text;
   }
 }
+
+/** closeloop's ids as the database stores them (UUIDs). */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID as the database stores ids: lets a lookup take an id or a name without a failing cast. */
+export function isUuid(text: string): boolean {
+  return uuidPattern.test(text);
+}

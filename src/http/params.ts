@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
+import { uuidPattern } from '../domain/identifiers.ts';
 import { nameProblem } from '../domain/names.ts';
 import { parseApiTime } from '../domain/time.ts';
 import { AppError } from '../errors.ts';
@@ -10,8 +11,6 @@ import { AppError } from '../errors.ts';
  * value the database refuses (a 500: NUL in a name, a row number past PostgreSQL's int, limit=1.5, the
  * year 275760, a path id that is not a UUID).
  */
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** closeloop's ids (UUIDs) for `what` ("upload"). */
 export const uuid = (what: string) =>

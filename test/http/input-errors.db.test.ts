@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
-import { createApiKey } from '../../src/services/api-keys.ts';
+import { applyUpload } from '../../src/ingest/apply.ts';
+import { createApiKey, revokeApiKey } from '../../src/services/api-keys.ts';
+import { getGoal } from '../../src/services/goals.ts';
 import { testApp } from '../helpers/app.ts';
 import { testClock } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
@@ -222,5 +224,17 @@ describe('multipart bodies', () => {
     const encoded = part('file', 'x', csv).replace('filename="x"', "filename*=UTF-8''a%0Ab.csv");
     const res = await post(`${encoded}--${boundary}--\r\n`);
     await problem(res, 400, /form field filename: must not contain control characters/);
+  });
+});
+
+describe('the same verbs without HTTP (the command line calls them)', () => {
+  it('find nothing, rather than fail, for ids and names that cannot exist', async () => {
+    await expect(applyUpload({ ctx: t.ctx, uploadId: 'abc' })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(getGoal({ ctx: t.ctx, idOrName: 'Pur\u0000chase' })).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    await expect(revokeApiKey({ ctx: t.ctx, idOrPrefix: 'cl_\u0000' })).rejects.toMatchObject({
+      code: 'not_found',
+    });
   });
 });
