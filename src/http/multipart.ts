@@ -68,6 +68,9 @@ export function multipartFile(
         return;
       }
       file = new PassThrough();
+      // The reader may start after the body failed (the upload row is written first): it finds the error
+      // on the stream then. Until it listens, this keeps the error from being an uncaught one.
+      file.on('error', () => {});
       stream.on('end', () => {
         fileEnded = true;
       });

@@ -81,6 +81,22 @@ describe('multipartFile', () => {
     expect(file.ended).toBe(false);
   });
 
+  it('keeps a failure for a reader that starts late, without an uncaught error meanwhile', async () => {
+    const { body, send, end } = heldBody();
+    const part = multipartFile(body, type);
+    send(`${head('file', 'a.csv')}${csv}`);
+    const { stream } = await part;
+    end();
+    // Nobody reads the file yet (closeloop writes the upload row first), and the body fails.
+    for (let i = 0; i < 5; i++) await tick();
+    expect(stream.destroyed).toBe(true);
+    await expect(
+      (async () => {
+        for await (const _ of stream);
+      })(),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('cut short') });
+  });
+
   it('passes an error of the body itself on unchanged', async () => {
     const { body, send } = heldBody();
     let fail!: (err: Error) => void;
