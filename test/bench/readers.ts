@@ -7,12 +7,14 @@
  * Cases: csv (N rows), xlsx (N rows, exceljs streaming writer, inline strings), xlsx-sst (same with
  * shared strings, which Excel always writes), xlsx-wide and xlsx-wide-sst (all 14 template columns
  * filled with long values: the largest legitimate workbook, which src/ingest/xlsx-limits.ts is derived
- * from), cell (a CSV whose one cell is N MiB). Files are written
+ * from), xlsx-bomb (a workbook of N MiB of shared strings, 5120: the 5 GiB of issue 8, and
+ * xlsx-cells, N MiB of empty cells: both refused as WORKBOOK_TOO_LARGE), cell (a CSV whose one cell is
+ * N MiB). Files are written
  * to the OS temp folder once and reused. Peak RSS is the process's maxRSS; "base" is the RSS after
  * loading the modules, before reading.
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -21,6 +23,7 @@ import ExcelJS from 'exceljs';
 import { readCsvTemplate } from '../../src/ingest/read-csv.ts';
 import { readXlsxTemplate } from '../../src/ingest/read-xlsx.ts';
 import type { TemplateEvent } from '../../src/ingest/template.ts';
+import { repeatTo, sharedStrings, workbookParts, worksheet, zipArchive } from '../ingest/xlsx-bombs.ts';
 
 const header = 'Microsoft Click Id,Conversion Name,Conversion Time,Conversion Value,Conversion Currency';
 const clickId = (i: number) => i.toString(16).padStart(32, 'f');
@@ -108,6 +111,22 @@ async function wideXlsxFile(rows: number, useSharedStrings: boolean): Promise<st
   return path;
 }
 
+/** A workbook that unpacks to `mib` MiB of shared strings, or of empty cells (built in memory, tiny). */
+function bombFile(kind: 'xlsx-bomb' | 'xlsx-cells', mib: number): string {
+  const path = join(tmpdir(), `closeloop-bench-${kind}-${mib}.xlsx`);
+  if (existsSync(path)) return path;
+  const cells = `<row r="2">${'ABCDEFGHIJKLMN'
+    .split('')
+    .map((c) => `<c r="${c}2"/>`)
+    .join('')}</row>`;
+  const parts =
+    kind === 'xlsx-bomb'
+      ? [...workbookParts, sharedStrings('abcdefghijklmnopqrstuvwxyz', mib), worksheet()]
+      : [...workbookParts, sharedStrings('x', 0), worksheet({ piece: repeatTo(cells), times: mib })];
+  writeFileSync(path, zipArchive(parts));
+  return path;
+}
+
 async function bigCellFile(mib: number): Promise<string> {
   const path = join(tmpdir(), `closeloop-bench-cell-${mib}.csv`);
   if (existsSync(path)) return path;
@@ -151,12 +170,19 @@ async function run(kind: string, size: number): Promise<void> {
     // At Microsoft's limit of 100,000 rows, as an upload is read: with the limits derived from it.
     const wide = { kind: 'adjustments' as const, maxRows: Math.max(size, 100_000) };
     await measure(`${kind} ${size} rows`, path, readXlsxTemplate(createReadStream(path), wide));
+  } else if (kind === 'xlsx-bomb' || kind === 'xlsx-cells') {
+    const path = bombFile(kind, size);
+    await measure(
+      `${kind} ${size} MiB`,
+      path,
+      readXlsxTemplate(createReadStream(path), { kind: 'conversions' }),
+    );
   } else if (kind === 'cell') {
     const path = await bigCellFile(size);
     await measure(`csv, one ${size} MiB cell`, path, readCsvTemplate(createReadStream(path), options));
   } else {
     throw new TypeError(
-      `Unknown case ${JSON.stringify(kind)}: expected csv, xlsx, xlsx-sst, xlsx-wide, xlsx-wide-sst or cell.`,
+      `Unknown case ${JSON.stringify(kind)}: expected csv, xlsx, xlsx-sst, xlsx-wide, xlsx-wide-sst, xlsx-bomb, xlsx-cells or cell.`,
     );
   }
 }
@@ -165,6 +191,7 @@ async function prepare(kind: string, size: number): Promise<void> {
   if (kind === 'csv') await csvFile(size);
   else if (kind === 'cell') await bigCellFile(size);
   else if (kind.startsWith('xlsx-wide')) await wideXlsxFile(size, kind === 'xlsx-wide-sst');
+  else if (kind === 'xlsx-bomb' || kind === 'xlsx-cells') bombFile(kind, size);
   else await xlsxFile(size, kind === 'xlsx-sst');
 }
 
@@ -185,6 +212,8 @@ if (kind === 'prepare') {
     ['xlsx-sst', '300000'],
     ['xlsx-wide', '100000'],
     ['xlsx-wide-sst', '100000'],
+    ['xlsx-bomb', '5120'],
+    ['xlsx-cells', '2000'],
   ];
   // Generate first, in separate processes, so the measured runs only read.
   for (const [k, n] of cases) execFileSync(process.execPath, [self, 'prepare', k!, n!], { stdio: 'inherit' });
