@@ -15,6 +15,8 @@ export const errorStatus = {
   unsupported_media_type: 415,
   internal: 500,
   service_unavailable: 503,
+  /** The database cannot be reached or has stopped; closeloop reconnects (or reopens it) by itself. */
+  database_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

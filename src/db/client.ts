@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { checkDataFolder, startupFailure } from './errors.ts';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
@@ -30,15 +31,27 @@ export type DatabaseOptions =
 /**
  * Open the database and bring its schema up to date. PostgreSQL when a URL is given; otherwise PGlite,
  * in `dataDir` (created if needed) or in memory. Several processes may start at once against one
- * PostgreSQL: migrations run under an advisory lock so exactly one applies them.
+ * PostgreSQL: migrations run under an advisory lock so exactly one applies them. A database that
+ * cannot be opened throws an AppError whose message says in one line which, why and what to do.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.kind === 'postgres') return openPostgres(options.url, options.max ?? 10);
-  return openPglite(options.dataDir, options.loadDataDir);
+  try {
+    if (options.kind === 'postgres') return await openPostgres(options.url, options.max ?? 10);
+    if (options.dataDir) checkDataFolder(options.dataDir);
+    return await openPglite(options.dataDir, options.loadDataDir);
+  } catch (err) {
+    throw startupFailure(err, options);
+  }
 }
 
+/**
+ * A server that does not answer a connection (a paused machine, a dropped network) fails the request
+ * after 10 s instead of postgres.js's default 30 s; a refused connection fails at once.
+ */
+const connectTimeoutSeconds = 10;
+
 async function openPostgres(url: string, max: number): Promise<Database> {
-  const migrator = postgres(url, { max: 1, onnotice: () => {} });
+  const migrator = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
   try {
     // 7_361_002 is closeloop's advisory lock key for migrations (an arbitrary constant).
     await migrator`select pg_advisory_lock(7361002)`;
@@ -48,7 +61,12 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     await migrator.end();
   }
   // 32 MB of work_mem lets the duplicate checks sort a 100,000-row upload in memory instead of on disk.
-  const client = postgres(url, { max, onnotice: () => {}, connection: { work_mem: '32MB' } });
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    connect_timeout: connectTimeoutSeconds,
+    connection: { work_mem: '32MB' },
+  });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,

@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import { ping } from '../db/client.ts';
+import { databaseUnavailable } from '../db/errors.ts';
+import { checkDatabase } from '../db/health.ts';
 import type { Account } from '../db/schema/index.ts';
-import type { Logger } from '../log.ts';
+import { describeError, type Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { requireApiKey } from './auth.ts';
@@ -26,19 +27,44 @@ export interface AppDeps {
   target: 'emulator' | 'microsoft';
   /** A Microsoft Advertising client for an account (auto-tagging); absent in tests that do not need it. */
   clientFor?: (account: Account) => MsadsClient;
+  /** How long /health waits for the database before it answers 503. @default 2000 */
+  healthTimeoutMs?: number;
 }
 
+/** Clients may retry a 503 database_unavailable after this many seconds (PostgreSQL reconnects, PGlite reopens). */
+const retryAfterSeconds = 5;
+
 /** The whole HTTP service; no server, so tests call `app.request()` directly. */
-export function createApp({ ctx, log, maxUploadBytes, target, clientFor }: AppDeps) {
+export function createApp({ ctx, log, maxUploadBytes, target, clientFor, healthTimeoutMs = 2000 }: AppDeps) {
   const app = new Hono();
-  app.onError(onError((msg, err) => log.error(msg, err)));
+  const handleError = onError((msg, err) => log.error(msg, err));
+  app.onError((err, c) => {
+    // The database being down is not a bug: 503 with what to check, and one log line with the cause.
+    const unavailable = databaseUnavailable(err, ctx.database.kind);
+    if (!unavailable) return handleError(err, c);
+    log.warn('database unavailable', {
+      method: c.req.method,
+      path: c.req.path,
+      cause: describeError(err, { stack: false }),
+    });
+    c.header('retry-after', String(retryAfterSeconds));
+    return problem(c, unavailable.code, unavailable.message);
+  });
   app.notFound((c) =>
     problem(c, 'not_found', `No route ${c.req.method} ${c.req.path}. The API lives under /api/v1.`),
   );
   app.use(secureHeaders({ crossOriginResourcePolicy: false }));
   app.get('/health', async (c) => {
-    await ctx.database.query(ping);
-    return c.json({ ok: true, database: ctx.database.kind, target, dryRun: target === 'emulator' });
+    const state = { database: ctx.database.kind, target, dryRun: target === 'emulator' };
+    const health = await checkDatabase(ctx.database, healthTimeoutMs);
+    if (health.ok) return c.json({ ok: true, ...state });
+    c.header('retry-after', String(retryAfterSeconds));
+    return problem(
+      c,
+      'database_unavailable',
+      `The database is unavailable: ${health.reason}. ${ctx.database.kind === 'postgres' ? 'Check that PostgreSQL (DATABASE_URL) is running and reachable.' : 'Check the disk and permissions of the data folder (CLOSELOOP_DATA_DIR) and the server log.'}`,
+      { ok: false, ...state },
+    );
   });
   app.route('/', createSnippetRoutes());
   app.route('/', dashboardRoutes(ctx, { target }));

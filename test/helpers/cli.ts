@@ -30,18 +30,24 @@ export async function cliEnvironment(): Promise<{
   };
 }
 
-export function startCli(args: string[], env: Record<string, string>): ChildProcess {
+/** `wrapper` runs the CLI through another command (e.g. `setpriv …` to run it as another user). */
+export function startCli(args: string[], env: Record<string, string>, wrapper: string[] = []): ChildProcess {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !['DATABASE_URL', 'CLOSELOOP_DATA_DIR', 'PORT'].includes(k)),
   );
-  return spawn(process.execPath, [main, ...args], {
+  const command = [...wrapper, process.execPath, main, ...args];
+  return spawn(command[0]!, command.slice(1), {
     env: { ...clean, LOG_LEVEL: 'warn', ...env },
     stdio: 'pipe',
   });
 }
 
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const child = startCli(args, env);
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  wrapper: string[] = [],
+): Promise<CliResult> {
+  const child = startCli(args, env, wrapper);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => {
