@@ -8,7 +8,9 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import type { Logger } from '../log.ts';
 import { checkDataFolder, startupFailure } from './errors.ts';
+import { guardPglite } from './pglite-guard.ts';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
@@ -26,7 +28,13 @@ export const migrationsFolder = fileURLToPath(new URL('./migrations', import.met
 
 export type DatabaseOptions =
   | { kind: 'postgres'; url: string; max?: number }
-  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob };
+  | {
+      kind: 'pglite';
+      dataDir?: string;
+      loadDataDir?: Blob;
+      /** Where the embedded database says that it stopped after a failed write, and was reopened. */
+      log?: Pick<Logger, 'info' | 'warn' | 'error'>;
+    };
 
 /**
  * Open the database and bring its schema up to date. PostgreSQL when a URL is given; otherwise PGlite,
@@ -38,7 +46,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   try {
     if (options.kind === 'postgres') return await openPostgres(options.url, options.max ?? 10);
     if (options.dataDir) checkDataFolder(options.dataDir);
-    return await openPglite(options.dataDir, options.loadDataDir);
+    return await openPglite(options.dataDir, options.loadDataDir, options.log);
   } catch (err) {
     throw startupFailure(err, options);
   }
@@ -76,11 +84,24 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
-async function openPglite(dataDir: string | undefined, loadDataDir: Blob | undefined): Promise<Database> {
+async function openPglite(
+  dataDir: string | undefined,
+  loadDataDir: Blob | undefined,
+  log: Pick<Logger, 'info' | 'warn' | 'error'> | undefined,
+): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
-  const pglite = drizzlePglite(client, { schema });
-  await migratePglite(pglite, { migrationsFolder });
+  // A failed write stops PGlite for good; the guard fails statements at once and reopens the folder.
+  const guarded = await guardPglite(() => PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {}), {
+    ...(dataDir ? { dataDir } : {}),
+    ...(log ? { log } : {}),
+  });
+  const pglite = drizzlePglite(guarded.client, { schema });
+  try {
+    await migratePglite(pglite, { migrationsFolder });
+  } catch (err) {
+    await guarded.close().catch(() => {});
+    throw err;
+  }
   const db = pglite as unknown as Db;
   let closed = false;
   return {
@@ -90,7 +111,7 @@ async function openPglite(dataDir: string | undefined, loadDataDir: Blob | undef
     close: async () => {
       if (closed) return;
       closed = true;
-      await client.close();
+      await guarded.close();
     },
   };
 }

@@ -26,7 +26,10 @@ export const serveCommand: Command = {
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
     const started = Date.now();
-    const database = await openDatabase(config.database);
+    // A database that cannot be opened ends the command with one line saying which and why (see main.ts).
+    const database = await openDatabase(
+      config.database.kind === 'pglite' ? { ...config.database, log } : config.database,
+    );
     const ctx: ServiceContext = { database, customerId: config.customerId, now: () => new Date() };
     const sending = await openSending(ctx, config, log);
     const target = sending.dryRun ? ('emulator' as const) : ('microsoft' as const);
