@@ -151,8 +151,10 @@ export function startupFailure(err: unknown, options: OpenOptions): AppError {
   return new AppError(
     'database_unavailable',
     `Cannot open ${describeDatabase(options)}: ${oneLine(safeText(message))}. ${
-      options.kind === 'pglite' ? 'The folder may be damaged, or not a closeloop data folder; ' : ''
-    }run with LOG_LEVEL=debug for details.`,
+      options.kind === 'pglite'
+        ? 'The folder may be damaged, or not a closeloop data folder.'
+        : "Check DATABASE_URL and the PostgreSQL server's log."
+    }`,
   );
 }
 
