@@ -103,6 +103,11 @@ const errorFields: [string, string[]][] = [
   ['port', ['port']],
 ];
 
+/** An error's stack made safe to print (its message, parameters included, heads a V8 stack). */
+export function errorStack(err: unknown): string | undefined {
+  return err instanceof Error && err.stack ? safeStack(err, safeText(err.message)) : undefined;
+}
+
 /** The stack's frames under a safe first line (V8 repeats the whole message, parameters included, on top). */
 function safeStack(e: Error, message: string): string {
   const frames = (e.stack ?? '').split('\n').filter((l) => l.startsWith('    at '));

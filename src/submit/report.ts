@@ -1,3 +1,5 @@
+import { safeText } from '../log.ts';
+
 /** What one drain did, counted as it goes (the CLI's progress line watches it fill). */
 export interface DrainReport {
   calls: number;
@@ -40,11 +42,14 @@ export const emptyReport = (): DrainReport => ({
   accountErrors: [],
 });
 
-/** An error and its causes, on one line: "could not X: caused by Y: caused by Z". */
+/**
+ * An error and its causes, on one line: "could not X: caused by Y: caused by Z". Made safe like a log
+ * line (safeText): a failed statement's parameters (click IDs, hashed emails) are left out.
+ */
 export function errorChain(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    parts.push(e instanceof Error ? e.message || e.name : String(e));
+    parts.push(safeText(e instanceof Error ? e.message || e.name : String(e)));
     e = e instanceof Error ? e.cause : undefined;
   }
   return parts.join(': caused by ');

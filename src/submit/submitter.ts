@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import type { SubmitConfig } from '../config.ts';
 import type { Database } from '../db/client.ts';
-import type { Logger } from '../log.ts';
+import { errorStack, type Logger } from '../log.ts';
 import type { CallResult, Fault, MsadsClient } from '../msads/client.ts';
 import { maxAdjustmentsPerCall, maxItemsPerCall, type WireApplyResponse } from '../msads/wire.ts';
 import { type GoalAccount, goalErrors, pushGoals, readyGoalIds } from '../services/msads-goals.ts';
@@ -338,7 +338,7 @@ export function createSubmitter(options: SubmitterOptions) {
       if (r.status !== 'rejected') continue;
       const account = targets[i]?.account.name ?? '?';
       const error = errorChain(r.reason);
-      const stack = r.reason instanceof Error ? r.reason.stack : undefined;
+      const stack = errorStack(r.reason);
       report.accountErrors.push({ account, error, ...(stack ? { stack } : {}) });
       log.error('submitting failed for an account; its rows stay where they were', { account, error });
       log.debug('submitting failed for an account: the stack', { account, stack });

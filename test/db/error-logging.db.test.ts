@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { conversions } from '../../src/db/schema/index.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, errorStack } from '../../src/log.ts';
+import { errorChain } from '../../src/submit/report.ts';
 import { createTestDatabase, testDbKind } from '../helpers/db.ts';
 
 /**
@@ -69,5 +70,18 @@ describe(`logging a database error (${testDbKind()})`, () => {
     const second = JSON.parse(lines[1]!);
     expect(second.error).toMatchObject({ cause: { code: '23505' } });
     expect(second.text).toContain('params: (left out of the log)');
+  });
+
+  it('says the same, as safely, where the submitter reports an account whose run threw', async () => {
+    const err = await failedInsert();
+    // `closeloop submit --once` prints these on stderr (the stack with LOG_LEVEL=debug), not via the log.
+    for (const text of [errorChain(err), errorStack(err)!]) {
+      expect(text.length).toBeLessThan(4000);
+      expect(text).not.toContain(clickId(1234));
+      expect(text).not.toContain(hashedEmail(1234));
+    }
+    expect(errorChain(err)).toMatch(
+      /^Failed query: insert into "conversions".*: caused by duplicate key value/s,
+    );
   });
 });
