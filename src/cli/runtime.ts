@@ -15,18 +15,61 @@ export class CliError extends Error {
 
 /**
  * Open the configured database for one command and close it afterwards, whatever happens: PGlite keeps
- * the process alive until closed, and a clean close spares the next start a recovery.
+ * the process alive until closed, and a clean close spares the next start a recovery. On PGlite the
+ * command goes through the process that owns the data folder (`closeloop serve`, or another command),
+ * or owns it itself while it runs.
  */
 export async function withDatabase<T>(fn: (ctx: ServiceContext, config: Config) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
-  const database = await openDatabase(config.database);
+  const database = await openDatabase(
+    config.database.kind === 'pglite'
+      ? {
+          ...config.database,
+          sharing: { label: commandLabel(), role: 'command', notify: (m) => console.error(m) },
+        }
+      : config.database,
+  );
   const stop = closeOnSignal(database);
   try {
     return await fn({ database, customerId: config.customerId, now: () => new Date() }, config);
+  } catch (err) {
+    throw ownerLost(database, err) ?? err;
   } finally {
     stop();
     await database.close();
   }
+}
+
+/**
+ * "closeloop import", "closeloop keys create": how other processes name this one while it owns a data
+ * folder or is connected through its owner. The command's words only: its arguments may be secrets.
+ */
+export function commandLabel(argv: string[] = process.argv.slice(2)): string {
+  const words: string[] = [];
+  for (const word of argv.slice(0, 2)) {
+    if (!/^[a-z][a-z-]*$/.test(word)) break;
+    words.push(word);
+  }
+  return ['closeloop', ...words].join(' ');
+}
+
+/** postgres.js's codes for a connection that went away. */
+const lostConnection = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+]);
+
+/** The owner of the data folder stopped (or was killed) while this command went through it. */
+function ownerLost(database: Database, err: unknown): CliError | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (!database.owner || typeof code !== 'string' || !lostConnection.has(code)) return undefined;
+  return new CliError(
+    `${database.owner.command} (pid ${database.owner.pid}), which owns the data folder and served this command, went away during it (${code}). What the command had committed is kept, the rest was rolled back: run it again.`,
+    1,
+  );
 }
 
 export function loadCliConfig(): Config {

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
@@ -9,6 +8,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Logger } from '../log.ts';
+import { openEmbedded, type SharingOptions } from './embedded.ts';
 import { checkDataFolder, startupFailure } from './errors.ts';
 import { guardPglite } from './pglite-guard.ts';
 import * as schema from './schema/index.ts';
@@ -19,6 +19,8 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** PGlite reached through the process that owns its data folder; unset when this process opened it. */
+  owner?: { pid: number; command: string };
   /** Run a raw, parameterised statement and get its rows as plain objects. */
   query<T extends Record<string, unknown>>(statement: SQL): Promise<T[]>;
   close(): Promise<void>;
@@ -34,19 +36,22 @@ export type DatabaseOptions =
       loadDataDir?: Blob;
       /** Where the embedded database says that it stopped after a failed write, and was reopened. */
       log?: Pick<Logger, 'info' | 'warn' | 'error'>;
+      /** How this process shares the data folder with other closeloop processes (embedded.ts). */
+      sharing?: SharingOptions;
     };
 
 /**
  * Open the database and bring its schema up to date. PostgreSQL when a URL is given; otherwise PGlite,
  * in `dataDir` (created if needed) or in memory. Several processes may start at once against one
- * PostgreSQL: migrations run under an advisory lock so exactly one applies them. A database that
+ * PostgreSQL: migrations run under an advisory lock so exactly one applies them. A PGlite data folder
+ * has one owner process, which migrates it and serves it to the others (embedded.ts). A database that
  * cannot be opened throws an AppError whose message says in one line which, why and what to do.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   try {
     if (options.kind === 'postgres') return await openPostgres(options.url, options.max ?? 10);
     if (options.dataDir) checkDataFolder(options.dataDir);
-    return await openPglite(options.dataDir, options.loadDataDir, options.log);
+    return await openPglite(options);
   } catch (err) {
     throw startupFailure(err, options);
   }
@@ -84,22 +89,59 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
-async function openPglite(
-  dataDir: string | undefined,
-  loadDataDir: Blob | undefined,
-  log: Pick<Logger, 'info' | 'warn' | 'error'> | undefined,
-): Promise<Database> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
+async function openPglite({
+  dataDir,
+  loadDataDir,
+  log,
+  sharing,
+}: Extract<DatabaseOptions, { kind: 'pglite' }>): Promise<Database> {
   // A failed write stops PGlite for good; the guard fails statements at once and reopens the folder.
-  const guarded = await guardPglite(() => PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {}), {
-    ...(dataDir ? { dataDir } : {}),
-    ...(log ? { log } : {}),
-  });
-  const pglite = drizzlePglite(guarded.client, { schema });
+  if (!dataDir) {
+    const guarded = await guardPglite(() => PGlite.create(loadDataDir ? { loadDataDir } : {}), {
+      ...(log ? { log } : {}),
+    });
+    return ownPglite(guarded.client, guarded.close);
+  }
+  // The template is loaded into a new folder once; a reopen after a failed write finds it there.
+  let template = loadDataDir;
+  const create = () => {
+    const options = template ? { loadDataDir: template } : {};
+    template = undefined;
+    return PGlite.create(dataDir, options);
+  };
+  const embedded = await openEmbedded(
+    dataDir,
+    () => guardPglite(create, { dataDir, ...(log ? { log } : {}) }),
+    sharing,
+  );
+  if (embedded.via === 'self') {
+    const database = await ownPglite(embedded.pglite, embedded.close);
+    try {
+      await embedded.share();
+    } catch (err) {
+      await database.close().catch(() => {});
+      throw err;
+    }
+    return database;
+  }
+  // The owner has migrated the database before serving it.
+  const db = drizzlePostgres(embedded.sql, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    owner: { pid: embedded.owner.pid, command: embedded.owner.command },
+    query: queryVia(db),
+    close: embedded.close,
+  };
+}
+
+/** A PGlite this process opened, migrated; `close` closes it (and lets go of its data folder). */
+async function ownPglite(client: PGlite, close: () => Promise<void>): Promise<Database> {
+  const pglite = drizzlePglite(client, { schema });
   try {
     await migratePglite(pglite, { migrationsFolder });
   } catch (err) {
-    await guarded.close().catch(() => {});
+    await close().catch(() => {});
     throw err;
   }
   const db = pglite as unknown as Db;
@@ -111,7 +153,7 @@ async function openPglite(
     close: async () => {
       if (closed) return;
       closed = true;
-      await guarded.close();
+      await close();
     },
   };
 }

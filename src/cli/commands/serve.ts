@@ -27,8 +27,16 @@ export const serveCommand: Command = {
     const log = createLogger(config.logLevel);
     const started = Date.now();
     // A database that cannot be opened ends the command with one line saying which and why (see main.ts).
+    // The service owns its PGlite folder and serves it to the commands run meanwhile; it waits while a
+    // command owns the folder, and refuses to start beside another service on it.
     const database = await openDatabase(
-      config.database.kind === 'pglite' ? { ...config.database, log } : config.database,
+      config.database.kind === 'pglite'
+        ? {
+            ...config.database,
+            log,
+            sharing: { label: 'closeloop serve', role: 'service', notify: (m) => log.warn(m) },
+          }
+        : config.database,
     );
     const ctx: ServiceContext = { database, customerId: config.customerId, now: () => new Date() };
     const sending = await openSending(ctx, config, log);
