@@ -37,6 +37,8 @@ beforeAll(async () => {
     MSADS_OAUTH_TOKEN_URL: `${base}/common/oauth2/v2.0/token`,
     MSADS_API_BASE_URL: base,
   };
+  // The goal of the generated files' rows.
+  expect((await runCli(['goals', 'add', '--name', 'Purchase'], env)).code).toBe(0);
 });
 afterAll(async () => {
   await new Promise((resolve) => emulatorServer.close(resolve));
@@ -90,9 +92,10 @@ describe('commands while closeloop serve runs', () => {
       const { key, id } = await createKey('shell');
       expect((await service.api('/goals', key)).status).toBe(200);
 
-      const goal = await runCli(['goals', 'add', '--name', 'Purchase'], env);
+      const goal = await runCli(['goals', 'add', '--name', 'Signup'], env);
       expect(goal.code).toBe(0);
-      expect((await service.api('/goals', key)).body).toMatchObject({ goals: [{ name: 'Purchase' }] });
+      const { goals } = (await service.api('/goals', key)).body as { goals: { name: string }[] };
+      expect(goals).toContainEqual(expect.objectContaining({ name: 'Signup' }));
 
       const imported = await runCli(['import', await csv('shell.csv', 20)], env);
       expect(imported.code).toBe(0);
@@ -123,7 +126,7 @@ describe('commands while closeloop serve runs', () => {
     const keys = await runCli(['keys', 'list'], env);
     expect(keys.stdout).toMatch(/ shell +created \S+ +revoked /);
     const goals = await runCli(['goals', 'list', '--json'], env);
-    expect(JSON.parse(goals.stdout)).toContainEqual(expect.objectContaining({ name: 'Purchase' }));
+    expect(JSON.parse(goals.stdout)).toContainEqual(expect.objectContaining({ name: 'Signup' }));
   }, 180_000);
 
   it('a command killed (-9) inside its apply transaction leaves none of the upload, and the service goes on', async () => {
@@ -232,6 +235,26 @@ describe('commands without the service', () => {
       service.kill('SIGTERM');
       expect(await exited(service)).toBe(0);
     }
+  }, 240_000);
+
+  it('an owner that is done waits for the commands connected through it before it closes', async () => {
+    // This process owns the folder, as a command would; an import goes through it.
+    const notes: string[] = [];
+    const database = await openDatabase({
+      kind: 'pglite',
+      dataDir,
+      sharing: { label: 'closeloop test-owner', notify: (m) => notes.push(m) },
+    });
+    const importing = startCli(['import', await csv('through.csv', 30_000), '--progress'], env);
+    const done = waitForOutput(importing, /Imported 30,000 rows/);
+    await waitForOutput(importing, / rows, /);
+    await database.close();
+    expect(notes).toEqual([
+      `Waiting for closeloop import (pid ${importing.pid}), connected to the database through this process, to finish.`,
+    ]);
+    // The import was not cut off: all of it went in.
+    await done;
+    expect(await exited(importing)).toBe(0);
   }, 240_000);
 
   it('kill -9 of a command that owns the folder: the service starts at once and finds what was committed', async () => {
