@@ -4,13 +4,21 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
 import { readOwner } from '../../src/db/owner-lock.ts';
 import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
 import { writeConversionsCsv } from '../bench/generate.ts';
-import { runCli, startCli } from '../helpers/cli.ts';
-import { exited, freePort, seededDataFolder, startServe, waitForOutput } from '../helpers/processes.ts';
+import {
+  exited,
+  freePort,
+  killLeftovers,
+  runTracked as runCli,
+  seededDataFolder,
+  spawnCli as startCli,
+  startServe,
+  waitForOutput,
+} from '../helpers/processes.ts';
 
 // PGlite only: these are about several processes sharing one PGlite data folder. One process owns it
 // (opens PGlite, serves it on a Unix socket), the others go through it; before, every command opened
@@ -40,6 +48,7 @@ beforeAll(async () => {
   // The goal of the generated files' rows.
   expect((await runCli(['goals', 'add', '--name', 'Purchase'], env)).code).toBe(0);
 });
+afterEach(killLeftovers);
 afterAll(async () => {
   await new Promise((resolve) => emulatorServer.close(resolve));
 });
@@ -131,27 +140,27 @@ describe('commands while closeloop serve runs', () => {
 
   it('a command killed (-9) inside its apply transaction leaves none of the upload, and the service goes on', async () => {
     const service = await startServe(env);
-    try {
-      const { key } = await createKey('apply-kill');
-      const preview = await runCli(['import', await csv('apply-kill.csv', 30_000), '--preview'], env);
-      const uploadId = /Upload ([0-9a-f-]{36})/.exec(preview.stdout)![1]!;
-      const apply = startCli(['apply', uploadId, '--progress'], env);
-      await waitForOutput(apply, /Applying upload/);
-      // The apply holds the database while its transaction runs, so /health (a query) waits: that is
-      // when the kill lands inside the transaction.
-      await waitUntil(async () => !(await answersWithin(`${service.url}/health`, 250)), 20_000);
-      apply.kill('SIGKILL');
-      expect(await exited(apply)).toBe(null);
-      await waitUntil(() => answersWithin(`${service.url}/health`, 250), 5_000);
-      const upload = await service.api(`/uploads/${uploadId}`, key);
-      expect(upload.body).toMatchObject({ id: uploadId, status: 'previewed' });
-      const again = await runCli(['apply', uploadId], env);
-      expect(again.code).toBe(0);
-      expect(again.stdout).toContain('30000 held');
-    } finally {
-      service.child.kill('SIGTERM');
-      await exited(service.child);
-    }
+    const preview = await runCli(['import', await csv('apply-kill.csv', 30_000), '--preview'], env);
+    const uploadId = /Upload ([0-9a-f-]{36})/.exec(preview.stdout)![1]!;
+    const apply = startCli(['apply', uploadId, '--progress'], env);
+    await waitForOutput(apply, /Applying upload/);
+    // The apply holds the database while its transaction runs, so /health (a query) waits: that is
+    // when the kill lands inside the transaction.
+    await waitUntil(async () => !(await answersWithin(`${service.url}/health`, 250)), 20_000);
+    apply.kill('SIGKILL');
+    expect(await exited(apply)).toBe(null);
+    await waitUntil(() => answersWithin(`${service.url}/health`, 250), 5_000);
+    // A write acknowledged after the kill is committed on its own — not inside what is left of the
+    // killed transaction — so even a kill -9 of the service right after keeps it.
+    const { key } = await createKey('after-apply-kill');
+    service.child.kill('SIGKILL');
+    await exited(service.child);
+    const keys = await runCli(['keys', 'list'], env);
+    expect(keys.stdout).toContain(`${key.slice(0, 10)}…  after-apply-kill`);
+    // And none of the killed apply is in the ledger: applying it again puts in all of it.
+    const again = await runCli(['apply', uploadId], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('30000 held');
   }, 240_000);
 
   it('kill -9 of the service: the next command owns the folder at once and finds every committed write', async () => {
@@ -249,12 +258,12 @@ describe('commands without the service', () => {
     const done = waitForOutput(importing, /Imported 30,000 rows/);
     await waitForOutput(importing, / rows, /);
     await database.close();
-    expect(notes).toEqual([
-      `Waiting for closeloop import (pid ${importing.pid}), connected to the database through this process, to finish.`,
-    ]);
     // The import was not cut off: all of it went in.
     await done;
     expect(await exited(importing)).toBe(0);
+    expect(notes).toEqual([
+      `Waiting for closeloop import (pid ${importing.pid}), connected to the database through this process, to finish.`,
+    ]);
   }, 240_000);
 
   it('kill -9 of a command that owns the folder: the service starts at once and finds what was committed', async () => {

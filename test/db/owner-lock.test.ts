@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { holdLockFile, ownerInfoFile, tryOwn } from '../../src/db/owner-lock.ts';
 
 const ownerLock = join(import.meta.dirname, '../../src/db/owner-lock.ts');
@@ -15,6 +15,12 @@ function folder(): string {
   return dir;
 }
 
+const holders = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of holders) child.kill('SIGKILL');
+  holders.clear();
+});
+
 /** Another process that takes the lock (`how`) on `target` and keeps it until killed. */
 async function holder(how: 'tryOwn' | 'holdLockFile', target: string): Promise<ChildProcess> {
   const script = `import { ${how} } from ${JSON.stringify(ownerLock)};
@@ -22,6 +28,7 @@ const held = await ${how}(${JSON.stringify(target)});
 console.log(held ? 'held' : 'busy');
 setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'pipe' });
+  holders.add(child);
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   expect(line.toString().trim()).toBe('held');
   return child;

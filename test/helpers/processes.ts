@@ -3,10 +3,43 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/db/client.ts';
-import { startCli } from './cli.ts';
+import { type CliResult, startCli } from './cli.ts';
 import { ensurePgliteTemplate } from './pglite-template.ts';
 
 type Child = ReturnType<typeof startCli>;
+
+const children = new Set<Child>();
+
+/** `startCli`, remembered so that `killLeftovers` can end it if a failing test leaves it running. */
+export function spawnCli(args: string[], env: Record<string, string>): Child {
+  const child = startCli(args, env);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+/** `runCli` over `spawnCli`. */
+export function runTracked(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** After each test: no process of it outlives it (a stopped one is woken to die). */
+export function killLeftovers(): void {
+  for (const child of children) {
+    child.kill('SIGKILL');
+    child.kill('SIGCONT');
+  }
+  children.clear();
+}
 
 /** A new PGlite data folder, migrated: loaded from the template (~1 s) instead of initdb (~6 s). */
 export async function seededDataFolder(prefix = 'closeloop-owner-'): Promise<string> {
@@ -74,7 +107,7 @@ export interface RunningServe {
 /** `closeloop serve` on a free port, once it listens. */
 export async function startServe(env: Record<string, string>): Promise<RunningServe> {
   const port = await freePort();
-  const child = startCli(['serve'], { ...env, PORT: String(port), LOG_LEVEL: 'info' });
+  const child = spawnCli(['serve'], { ...env, PORT: String(port), LOG_LEVEL: 'info' });
   let log = '';
   child.stderr?.on('data', (d) => {
     log += d;
