@@ -64,8 +64,12 @@ const lostConnection = new Set([
 
 /** The owner of the data folder stopped (or was killed) while this command went through it. */
 function ownerLost(database: Database, err: unknown): CliError | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (!database.owner || typeof code !== 'string' || !lostConnection.has(code)) return undefined;
+  if (!database.owner) return undefined;
+  // drizzle wraps postgres.js's error in its own (`cause`).
+  let code: unknown;
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e && !code; e = e.cause as typeof e)
+    if (typeof e.code === 'string' && lostConnection.has(e.code)) code = e.code;
+  if (!code) return undefined;
   return new CliError(
     `${database.owner.command} (pid ${database.owner.pid}), which owns the data folder and served this command, went away during it (${code}). What the command had committed is kept, the rest was rolled back: run it again.`,
     1,
