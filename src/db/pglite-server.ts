@@ -9,8 +9,9 @@ import type { PGlite } from '@electric-sql/pglite';
  * PGlite is one PostgreSQL session. Clients take turns on it: a turn starts with a client's message and
  * lasts until PostgreSQL reports the session idle (ReadyForQuery "I"), so a transaction, or a
  * Parse/Describe … Sync sequence, runs whole, with nothing of anyone else's inside it. A turn holds the
- * same lock as PGlite's own `query` and `transaction` (its transaction mutex): the owner's in-process
- * work and the clients' turns exclude each other too.
+ * same lock as PGlite's own `query` and `transaction` (its transaction mutex, `_runExclusiveTransaction`,
+ * an internal API: test/db/pglite-server.test.ts fails if an upgrade changes it): the owner's
+ * in-process work and the clients' turns exclude each other too.
  *
  * Not @electric-sql/pglite-socket (0.2.17): its queue takes only PGlite's query lock, so a client's
  * statement runs inside the owner's open transaction — a client's acknowledged insert vanished when
