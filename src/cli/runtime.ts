@@ -62,18 +62,22 @@ const lostConnection = new Set([
   'EPIPE',
 ]);
 
-/** The owner of the data folder stopped (or was killed) while this command went through it. */
+/**
+ * The owner of the data folder stopped (or was killed) while this command went through it, or ended the
+ * command's session because its own database failed (a FATAL error from it, see pglite-server.ts).
+ */
 function ownerLost(database: Database, err: unknown): CliError | undefined {
   if (!database.owner) return undefined;
+  const owner = `${database.owner.command} (pid ${database.owner.pid}), which owns the data folder and served this command,`;
+  const after = 'What the command had committed is kept, the rest was rolled back: run it again.';
   // drizzle wraps postgres.js's error in its own (`cause`).
-  let code: unknown;
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e && !code; e = e.cause as typeof e)
-    if (typeof e.code === 'string' && lostConnection.has(e.code)) code = e.code;
-  if (!code) return undefined;
-  return new CliError(
-    `${database.owner.command} (pid ${database.owner.pid}), which owns the data folder and served this command, went away during it (${code}). What the command had committed is kept, the rest was rolled back: run it again.`,
-    1,
-  );
+  type Cause = { code?: unknown; severity?: unknown; message?: unknown; cause?: unknown };
+  for (let e = err as Cause | undefined, depth = 0; e && depth < 5; e = e.cause as Cause, depth++) {
+    if (typeof e.code === 'string' && lostConnection.has(e.code))
+      return new CliError(`${owner} went away during it (${e.code}). ${after}`, 1);
+    if (e.severity === 'FATAL') return new CliError(`${owner} ended it: ${String(e.message)}. ${after}`, 1);
+  }
+  return undefined;
 }
 
 export function loadCliConfig(): Config {

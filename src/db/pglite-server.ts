@@ -1,7 +1,15 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
-import { Connection, endsReadyIdle, simpleQuery, startupMessage, sync, terminate } from './pglite-wire.ts';
+import {
+  Connection,
+  endsReadyIdle,
+  fatalError,
+  simpleQuery,
+  startupMessage,
+  sync,
+  terminate,
+} from './pglite-wire.ts';
 
 /**
  * Serve an open PGlite database to other closeloop processes over a Unix socket, in the PostgreSQL
@@ -61,10 +69,12 @@ export async function sharePglite(
         c.inTurn = false;
         schedule(c);
       },
-      () => {
-        // PGlite itself failed: the session's state is unknown, the client cannot go on.
+      (err: unknown) => {
+        // PGlite itself failed (closed, or stopped after a failed write): the session's state is
+        // unknown, the client cannot go on. It is told why, as a server ending a session tells it.
         c.inTurn = false;
-        c.destroy();
+        c.write(fatalError(err instanceof Error ? err.message : String(err)));
+        c.end();
       },
     );
     turns.add(turn);

@@ -68,6 +68,12 @@ export class Connection {
     this.closed();
   }
 
+  /** Close after what was written has gone out. */
+  end(): void {
+    this.socket.end();
+    this.closed();
+  }
+
   closed(): void {
     this.open = false;
     this.wake?.();
@@ -163,6 +169,20 @@ export function simpleQuery(text: string): Buffer {
   message.writeInt32BE(4 + body.length, 1);
   body.copy(message, 5);
   return message;
+}
+
+/**
+ * ErrorResponse (severity FATAL, SQLSTATE XX000 internal_error) and ReadyForQuery: postgres.js fails
+ * the query in flight with it (a PostgresError whose message is `message`) only once ReadyForQuery
+ * follows; the server then closes the connection.
+ */
+export function fatalError(message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0VFATAL\0CXX000\0M${message}\0\0`);
+  const error = Buffer.alloc(5 + fields.length);
+  error.write('E', 0);
+  error.writeInt32BE(4 + fields.length, 1);
+  fields.copy(error, 5);
+  return Buffer.concat([error, Buffer.from([0x5a, 0, 0, 0, 5, 0x49])]);
 }
 
 export function sync(): Buffer {

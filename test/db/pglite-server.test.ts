@@ -170,6 +170,28 @@ describe('closing', () => {
   });
 });
 
+describe('when PGlite itself fails', () => {
+  it("ends the client's session with a FATAL error that says why, instead of a bare disconnect", async () => {
+    const own = await PGlite.create({ loadDataDir: new Blob([readFileSync(await ensurePgliteTemplate())]) });
+    const path = join(mkdtempSync(join(tmpdir(), 'closeloop-pgs-')), 'db.sock');
+    const server = await sharePglite(own, path);
+    const sql = postgres({ path, user: 'postgres', prepare: false, max: 1, onnotice: () => {} });
+    try {
+      await sql`select 1`;
+      // A closed PGlite fails every statement; the client is told so, in a FATAL error.
+      await own.close();
+      await expect(sql`select 2`).rejects.toMatchObject({
+        severity: 'FATAL',
+        code: 'XX000',
+        message: expect.stringMatching(/\S/),
+      });
+    } finally {
+      await sql.end({ timeout: 0 });
+      await server.close(0);
+    }
+  });
+});
+
 /** A client speaking the protocol by hand, to leave mid-sequence the way a killed process does. */
 async function rawClient() {
   const socket = connect(socketPath);
