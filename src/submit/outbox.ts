@@ -8,7 +8,9 @@ import { utc, uuidArray } from './ledger-sql.ts';
  * The outbox over the ledger, in the manner of graphile-worker's getJobs/failJobs: rows are claimed in
  * one statement (`for update skip locked`, then `update … returning`), every later update is fenced by
  * the claim's submission id (a process that lost its claim to the stale sweep cannot overwrite the
- * outcome), backoff is computed in SQL, and time is passed in so tests never sleep.
+ * outcome), backoff is computed in SQL, and time is passed in so tests never sleep. As graphile-worker's
+ * jobs, every row has a run_at (the end of its backoff, else its creation) and the claim walks a partial
+ * index on exactly its predicate, so its cost does not grow with the rows it must leave alone.
  */
 
 export type { LedgerTable } from './ledger-sql.ts';
@@ -43,6 +45,51 @@ export interface ClaimedAdjustment {
   attempts: number;
 }
 
+/**
+ * The ids of due conversions of these goals, oldest run_at first: one range of conversions_due per goal,
+ * so rows in backoff (past `run_at <= now`) and other accounts' rows (under other goals) are never read,
+ * and a claim costs the rows it takes, not the depth of the queue (bench:claim).
+ */
+function dueConversions(goalIds: readonly string[], now: Date, limit: number) {
+  return sql`
+    select d.id from unnest(${uuidArray(goalIds)}) as g(goal_id)
+    cross join lateral (
+      select id, run_at from conversions
+       where state = 'queued' and goal_id = g.goal_id and run_at <= ${ts(now)}
+         -- Too old for Microsoft (5609): left for expireDue, never sent.
+         and conversion_time >= ${ts(new Date(now.getTime() - maxConversionAgeMs))}
+       order by run_at, id
+       limit ${limit}
+    ) d
+    order by d.run_at, d.id
+    limit ${limit}`;
+}
+
+/**
+ * The ids of due adjustments whose conversion Microsoft has accepted and that no earlier adjustment of
+ * the same conversion waits before: as dueConversions, one range of adjustments_due per goal. An
+ * adjustment waiting for its conversion stays in the range and is read past.
+ */
+function dueAdjustments(goalIds: readonly string[], now: Date, limit: number) {
+  return sql`
+    select d.id from unnest(${uuidArray(goalIds)}) as g(goal_id)
+    cross join lateral (
+      select a.id, a.run_at from adjustments a join conversions c on c.id = a.conversion_id
+       where a.state = 'queued' and a.goal_id = g.goal_id and a.run_at <= ${ts(now)}
+         and c.state = 'accepted' and c.goal_id = g.goal_id
+         and c.conversion_time >= ${ts(new Date(now.getTime() - maxConversionAgeMs))}
+         and not exists (
+           select 1 from adjustments p
+            where p.conversion_id = a.conversion_id and p.id <> a.id
+              and (p.state = 'submitting'
+                   or (p.state in ('held', 'queued') and (p.adjustment_time, p.id) < (a.adjustment_time, a.id))))
+       order by a.run_at, a.id
+       limit ${limit}
+    ) d
+    order by d.run_at, d.id
+    limit ${limit}`;
+}
+
 /** Claim up to `limit` due conversions of the given (ready) goals for one submission. */
 export async function claimConversions(
   database: Database,
@@ -50,14 +97,11 @@ export async function claimConversions(
 ): Promise<ClaimedConversion[]> {
   if (input.goalIds.length === 0) return [];
   const rows = await database.query<Record<string, unknown>>(sql`
-    with due as (
+    with candidates as (${dueConversions(input.goalIds, input.now, input.limit)}),
+    due as (
+      -- Locked here, not in the candidates: those read up to a batch per goal, one batch is taken.
       select id from conversions
-       where state = 'queued' and goal_id = any(${uuidArray(input.goalIds)})
-         and (next_attempt_at is null or next_attempt_at <= ${ts(input.now)})
-         -- Too old for Microsoft (5609): left for expireDue, never sent.
-         and conversion_time >= ${ts(new Date(input.now.getTime() - maxConversionAgeMs))}
-       order by id
-       limit ${input.limit}
+       where id = any(array(select id from candidates)) and state = 'queued'
        for update skip locked
     )
     update conversions c
@@ -92,19 +136,11 @@ export async function claimAdjustments(
 ): Promise<ClaimedAdjustment[]> {
   if (input.goalIds.length === 0) return [];
   const rows = await database.query<Record<string, unknown>>(sql`
-    with due as (
-      select a.id from adjustments a join conversions c on c.id = a.conversion_id
-       where a.state = 'queued' and c.state = 'accepted' and c.goal_id = any(${uuidArray(input.goalIds)})
-         and (a.next_attempt_at is null or a.next_attempt_at <= ${ts(input.now)})
-         and c.conversion_time >= ${ts(new Date(input.now.getTime() - maxConversionAgeMs))}
-         and not exists (
-           select 1 from adjustments p
-            where p.conversion_id = a.conversion_id and p.id <> a.id
-              and (p.state = 'submitting'
-                   or (p.state in ('held', 'queued') and (p.adjustment_time, p.id) < (a.adjustment_time, a.id))))
-       order by a.id
-       limit ${input.limit}
-       for update of a skip locked
+    with candidates as (${dueAdjustments(input.goalIds, input.now, input.limit)}),
+    due as (
+      select id from adjustments
+       where id = any(array(select id from candidates)) and state = 'queued'
+       for update skip locked
     )
     update adjustments a
        set state = 'submitting', claimed_at = ${ts(input.now)}, submission_id = ${input.submissionId}::uuid,
@@ -138,21 +174,11 @@ export async function hasDue(
   input: { goalIds: readonly string[]; now: Date },
 ): Promise<boolean> {
   if (input.goalIds.length === 0) return false;
-  const goalsParam = uuidArray(input.goalIds);
-  // The same cut-off as the claims: rows too old for Microsoft wait for expireDue, not for a call slot.
-  const oldest = new Date(input.now.getTime() - maxConversionAgeMs);
+  // Scalar subqueries, not EXISTS: PostgreSQL drops the ORDER BY … LIMIT of an EXISTS and may then
+  // hash-join every accepted conversion (86 ms at 75,000 rows) where the ordered index walk reads one.
   const [row] = await database.query<{ due: boolean }>(sql`
-    select exists (
-      select 1 from conversions
-       where state = 'queued' and goal_id = any(${goalsParam})
-         and (next_attempt_at is null or next_attempt_at <= ${ts(input.now)})
-         and conversion_time >= ${ts(oldest)}
-    ) or exists (
-      select 1 from adjustments a join conversions c on c.id = a.conversion_id
-       where a.state = 'queued' and c.state = 'accepted' and c.goal_id = any(${goalsParam})
-         and (a.next_attempt_at is null or a.next_attempt_at <= ${ts(input.now)})
-         and c.conversion_time >= ${ts(oldest)}
-    ) as due`);
+    select coalesce((${dueConversions(input.goalIds, input.now, 1)}),
+                    (${dueAdjustments(input.goalIds, input.now, 1)})) is not null as due`);
   return row?.due === true;
 }
 

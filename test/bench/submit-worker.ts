@@ -49,7 +49,7 @@ function timeFetch() {
 
 /** What the outbox's statements are, by their text; anything else by its first three words. */
 const statementNames: [RegExp, string][] = [
-  [/^with due as \( select id from conversions/, 'claim'],
+  [/^with candidates as \( .* cross join lateral \( select id, run_at from conversions/, 'claim'],
   [/^update conversions set state = 'accepted'/, 'markAccepted'],
   [/^update conversions l set state = x\.state/, 'markVerdicts'],
   [/^update conversions set state = case .* next_attempt_at = \$\d+::timestamptz \+ least/, 'markRetry'],
@@ -59,7 +59,7 @@ const statementNames: [RegExp, string][] = [
   [/^update accounts set paused_until = null/, 'clearPause'],
   [/^insert into submissions/, 'startSubmission'],
   [/^update submissions set outcome = \$1/, 'finishSubmission'],
-  [/^select exists \( select 1 from conversions where state = 'queued' and goal_id/, 'hasDue'],
+  [/^select coalesce\(\(select d.id from unnest/, 'hasDue'],
 ];
 
 function statementName(text: string): string {

@@ -8,6 +8,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from 'drizzle-orm/pg-core';
 import { conversions } from './conversions.ts';
 import { ledgerColumns } from './ledger-columns.ts';
@@ -21,6 +22,12 @@ export const adjustments = pgTable(
     conversionId: bigint('conversion_id', { mode: 'number' })
       .notNull()
       .references(() => conversions.id),
+    /**
+     * Its conversion's goal (null when the conversion has none), copied on insert by the trigger
+     * adjustments_goal_id (migration 0003), whoever writes the row: the claim reads one index range per
+     * goal of the account (adjustments_due), never another account's adjustments.
+     */
+    goalId: uuid('goal_id'),
     type: text('type', { enum: ['restate', 'retract'] }).notNull(),
     adjustmentTime: timestamp('adjustment_time', { withTimezone: true }).notNull(),
     value: numeric('value', { precision: 15, scale: 3 }),
@@ -33,7 +40,8 @@ export const adjustments = pgTable(
       .where(sql`state <> 'duplicate'`),
     index('adjustments_state').on(t.state),
     index('adjustments_upload').on(t.uploadId, t.uploadRow),
-    index('adjustments_outbox').on(t.id).where(sql`state = 'queued'`),
+    // As conversions_due: one range per goal, rows in backoff past its end.
+    index('adjustments_due').on(t.goalId, t.runAt, t.id).where(sql`state = 'queued'`),
     index('adjustments_claimed').on(t.claimedAt).where(sql`state = 'submitting'`),
   ],
 );

@@ -31,8 +31,10 @@ export const conversions = pgTable(
       .where(sql`state <> 'duplicate'`),
     index('conversions_state').on(t.state, t.heldUntil),
     index('conversions_upload').on(t.uploadId, t.uploadRow),
-    // The outbox: the claim walks queued rows in id order (graphile-worker's jobs index, partial).
-    index('conversions_outbox').on(t.id).where(sql`state = 'queued'`),
+    // The outbox, as graphile-worker's jobs index: partial on the claim's predicate, one range per goal
+    // (goal, run_at ≤ now), so a claim reads the rows it takes and no row in backoff or of another
+    // account. Measured with 350,000 such rows: 377 ms per claim with the (id) index, see bench:claim.
+    index('conversions_due').on(t.goalId, t.runAt, t.id).where(sql`state = 'queued'`),
     index('conversions_claimed').on(t.claimedAt).where(sql`state = 'submitting'`),
   ],
 );
