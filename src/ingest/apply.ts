@@ -5,6 +5,7 @@ import { ts } from '../db/sql.ts';
 import { maxConversionAgeMs } from '../domain/conversion-rules.ts';
 import { isUuid } from '../domain/identifiers.ts';
 import { AppError } from '../errors.ts';
+import { pausePoint } from '../pause-point.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { countRows, markLedgerDuplicates, matchAdjustedConversions, type RowWord } from './ledger-checks.ts';
 import { rowWord } from './stage.ts';
@@ -31,7 +32,9 @@ export async function applyUpload({
   // the whole apply runs again and finds it.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await applyOnce(ctx, uploadId);
+      const applied = await applyOnce(ctx, uploadId);
+      await pausePoint('apply:after-commit');
+      return applied;
     } catch (err) {
       if (attempt >= maxAttempts || !isUniqueViolation(err)) throw err;
     }
@@ -86,6 +89,7 @@ async function applyOnce(ctx: ServiceContext, uploadId: string): Promise<Upload>
       .set({ status: hasErrors ? 'applied_with_errors' : 'applied', counts, appliedAt: now })
       .where(eq(uploads.id, uploadId))
       .returning();
+    await pausePoint('apply:before-commit');
     return done!;
   });
 }

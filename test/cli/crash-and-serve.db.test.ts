@@ -77,32 +77,61 @@ describe('crash safety', () => {
     expect(again.stdout).toContain('Imported 60,000 rows');
   }, 240_000);
 
-  it('a kill -9 during apply leaves all of the upload in the ledger or none of it', async () => {
-    const file = join(dir, 'apply.csv');
-    await writeConversionsCsv(file, 30_000, new Date(Date.now() - 86_400_000));
-    const preview = await runCli(['import', file, '--preview'], env);
-    const id = /Upload ([0-9a-f-]{36})/.exec(preview.stdout)![1]!;
-    const child = startCli(['apply', id, '--progress'], env);
-    await waitForOutput(child, /Applying upload/);
-    // The apply of 30,000 rows takes longer than this, so the kill lands inside its transaction
-    // (and if it has finished, the assertions below hold all the same).
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGKILL');
-    await exited(child);
-    const retry = await runCli(['apply', id], env);
-    // Either the first apply committed (then a second one is refused) or nothing of it did (then this one works).
-    if (retry.code === 0) expect(retry.stdout).toContain('30000 held');
-    else expect(retry.stderr).toContain('already applied');
+  /** The upload's rows in the results (CSV): their status and the ledger row each became, if any. */
+  async function resultRows(id: string) {
     const results = await runCli(['results', id], env);
-    const statuses = new Set(
-      results.stdout
-        .trim()
-        .split('\r\n')
-        .slice(1)
-        .map((l) => l.split(',')[1]),
-    );
-    expect([...statuses]).toEqual(['held']);
-  }, 240_000);
+    expect(results.code).toBe(0);
+    return results.stdout
+      .trim()
+      .split('\r\n')
+      .slice(1)
+      .map((line) => {
+        const cells = line.split(',');
+        return { status: cells[1], ledgerId: cells.at(-1) };
+      });
+  }
+
+  // The kill lands where the test says (CLOSELOOP_PAUSE_AT, see src/pause-point.ts), so each outcome is
+  // seen every time: a kill inside the transaction, every row written, leaves none of the upload in the
+  // ledger; a kill after the commit, before the process could close the database, leaves all of it.
+  it.each([
+    ['before', 'none', 'apply:before-commit'],
+    ['after', 'all', 'apply:after-commit'],
+  ] as const)(
+    'a kill -9 during apply, %s its commit, leaves %s of the upload in the ledger',
+    async (_when, left, point) => {
+      const rows = 2000;
+      const file = join(dir, `apply-${point.replace(':', '-')}.csv`);
+      await writeConversionsCsv(file, rows, new Date(Date.now() - 86_400_000));
+      const preview = await runCli(['import', file, '--preview'], env);
+      const id = /Upload ([0-9a-f-]{36})/.exec(preview.stdout)![1]!;
+
+      const child = startCli(['apply', id], { ...env, CLOSELOOP_PAUSE_AT: point });
+      await waitForOutput(child, new RegExp(`paused at ${point}`));
+      child.kill('SIGKILL');
+      expect(await exited(child)).toBe(null);
+      expect(child.signalCode).toBe('SIGKILL');
+
+      const afterKill = await resultRows(id);
+      expect(afterKill).toHaveLength(rows);
+      if (left === 'none') {
+        expect(afterKill.filter((r) => r.ledgerId !== '')).toEqual([]);
+        // Nothing of it committed: the upload can be applied, whole.
+        const retry = await runCli(['apply', id], env);
+        expect(retry.code).toBe(0);
+        expect(retry.stdout).toContain(`${rows} held`);
+      } else {
+        expect(afterKill.filter((r) => r.ledgerId === '' || r.status !== 'held')).toEqual([]);
+        const retry = await runCli(['apply', id], env);
+        expect(retry.code).not.toBe(0);
+        expect(retry.stderr).toContain('already applied');
+      }
+      const final = await resultRows(id);
+      expect(new Set(final.map((r) => r.status))).toEqual(new Set(['held']));
+      expect(new Set(final.map((r) => r.ledgerId)).size).toBe(rows);
+    },
+    240_000,
+  );
 });
 
 async function freePort(): Promise<number> {
