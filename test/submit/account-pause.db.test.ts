@@ -1,0 +1,88 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/client.ts';
+import { createEmulator } from '../../src/msads/emulator/index.ts';
+import { accountErrorPauseMs, type SubmitAccount } from '../../src/submit/submitter.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import {
+  addAccount,
+  addGoal,
+  emulatorClient,
+  queueConversions,
+  states,
+  testSubmitter,
+} from '../helpers/submit.ts';
+
+/*
+ * An account Microsoft refuses (its credentials, its ids) is paused for 15 minutes, for every process
+ * (the pause is on the account row), and its rows wait without spending an attempt. The clock is the
+ * test's: it stands still unless the test moves it.
+ */
+
+let database: Database;
+let account: SubmitAccount;
+let goalId: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  account = await addAccount(database);
+  goalId = await addGoal(database, { name: 'Deal' });
+});
+afterAll(() => database?.close());
+
+describe('an account error', () => {
+  it('pauses the account for 15 minutes, then its rows go', async () => {
+    expect(accountErrorPauseMs).toBe(15 * 60_000);
+    await queueConversions(database, { goalId, goalName: 'Deal', count: 5 });
+    const emulator = createEmulator({ auth: 'open' });
+    emulator.addGoal({ customerId: '1000', accountId: '2000', name: 'Deal', createdAt: new Date(0) });
+    const t0 = new Date();
+    let clock = t0;
+    const submitter = (client: ReturnType<typeof emulatorClient>) =>
+      testSubmitter(database, [{ account, client }], { now: () => clock, config: { concurrency: 1 } });
+    // Microsoft answers 1102 CampaignServiceInvalidAccountId to a CustomerAccountId it does not know.
+    // Its answer ends the round: the pass would otherwise go on to its next call, and that call waits
+    // for its slot, past the pause, in real time (waitForSlot does not look at maxPauseWaitMs).
+    const roundOver = new AbortController();
+    const refused = emulatorClient(
+      async (request) => {
+        const response = await emulator.fetch(request);
+        roundOver.abort();
+        return response;
+      },
+      { ...account, msAccountId: 'not-an-account' },
+    );
+    const good = emulatorClient(emulator.fetch, account);
+
+    const first = await submitter(refused).drain({ maxPauseWaitMs: 0, signal: roundOver.signal });
+    expect(first.skippedAccounts).toEqual([account.name]);
+    expect(emulator.stats().calls).toBe(1);
+    expect(await states(database)).toEqual({ queued: 5 });
+    const [row] = await database.query<{ attempts: number }>(
+      sql`select max(attempts) as attempts from conversions`,
+    );
+    expect(Number(row?.attempts)).toBe(0);
+    const [paused] = await database.query<{ until: number; reason: string }>(sql`
+      select extract(epoch from paused_until) * 1000 as until, pause_reason as reason
+        from accounts where id = ${account.id}::uuid`);
+    expect(Number(paused?.until)).toBe(t0.getTime() + accountErrorPauseMs);
+    expect(paused?.reason).toContain('1102');
+
+    // A second before the end of the pause, no process calls, not even with the account fixed.
+    clock = new Date(t0.getTime() + accountErrorPauseMs - 1000);
+    const during = await submitter(good).drain({ maxPauseWaitMs: 0 });
+    expect(during.calls).toBe(0);
+    expect(during.skippedAccounts).toEqual([account.name]);
+    expect(emulator.stats().calls).toBe(1);
+
+    // At its end the rows go, and the successful call clears the pause.
+    clock = new Date(t0.getTime() + accountErrorPauseMs);
+    const after = await submitter(good).drain({ maxPauseWaitMs: 0 });
+    expect(after.accepted).toBe(5);
+    expect(await states(database)).toEqual({ accepted: 5 });
+    const [cleared] = await database.query<{ until: unknown }>(
+      sql`select paused_until as until from accounts where id = ${account.id}::uuid`,
+    );
+    expect(cleared?.until).toBeNull();
+  });
+});
