@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { paths } from '../../src/msads/wire.ts';
-import { apiHeaders, clickId, conversion, setup } from './emulator-helpers.ts';
+import { accountId, apiHeaders, clickId, conversion, customerId, setup } from './emulator-helpers.ts';
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -176,6 +176,52 @@ describe('emulator: injected faults', () => {
     expect(timers()).toBe(baseline);
     // applyBeforeHang: Microsoft applied the batch, the answer was lost.
     expect(emulator.conversions()).toHaveLength(1);
+  });
+
+  it('applied500: stores the batch, then answers 500; the resend is a duplicate there, and counted', async () => {
+    const { emulator, apply } = setup({ record: 'none' });
+    emulator.injectFault({ kind: 'applied500' });
+    const items = [conversion(), conversion({ MicrosoftClickId: clickId(2) })];
+    const res = await apply(items);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ Type: 'AdCenterInternalErrorFault' });
+    expect(emulator.stats()).toMatchObject({ faults: 1, accepted: 2, storedThenFailed: 2 });
+    expect((await apply(items)).status).toBe(200);
+    expect(emulator.conversionSummary()).toEqual({ count: 4, uniqueKeys: 2, keysReceivedMoreThanOnce: 2 });
+    expect(emulator.stats()).toMatchObject({ accepted: 2, duplicatesIgnored: 2, storedThenFailed: 2 });
+  });
+
+  it('says which conversions it holds (holdsConversion, POST /_emulator/conversions/held)', async () => {
+    const { emulator, apply } = setup({ record: 'none' });
+    await apply([conversion()]);
+    const held = conversion();
+    const query = { customerId, accountId, conversionName: 'Deal', conversionTime: held.ConversionTime };
+    expect(emulator.holdsConversion({ ...query, microsoftClickId: clickId(1).toUpperCase() })).toBe(true);
+    expect(emulator.holdsConversion({ ...query, microsoftClickId: clickId(2) })).toBe(false);
+    expect(emulator.holdsConversion({ ...query, microsoftClickId: clickId(1), accountId: '2001' })).toBe(
+      false,
+    );
+    const res = await emulator.app.request('/_emulator/conversions/held', {
+      method: 'POST',
+      body: JSON.stringify({
+        customerId,
+        accountId,
+        conversions: [
+          held,
+          conversion({ MicrosoftClickId: clickId(2) }),
+          conversion({ ConversionName: 'Nope' }),
+        ],
+      }),
+    });
+    expect(await res.json()).toEqual({ held: [true, false, false] });
+    const bad = await emulator.app.request('/_emulator/conversions/held', {
+      method: 'POST',
+      body: JSON.stringify({ customerId, accountId, conversions: [{ ConversionName: 'Deal' }] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({
+      error: 'conversions[0].MicrosoftClickId must be a non-empty string; got undefined',
+    });
   });
 
   it('adds latencyMs to every API call', async () => {

@@ -256,4 +256,28 @@ describe('emulator: over a real socket', () => {
     }
     expect(await exited).toBe(0);
   });
+  it('`closeloop emulator --fault-kinds` refuses a kind it does not know, naming those it does', async () => {
+    const child = spawn(
+      join(root, 'node_modules/.bin/node'),
+      [
+        join(root, 'src/cli/main.ts'),
+        'emulator',
+        '--port',
+        '0',
+        '--fault-rate',
+        '0.1',
+        '--fault-kinds',
+        'http500,boom',
+      ],
+      { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    expect(await new Promise((resolve) => child.once('exit', resolve))).not.toBe(0);
+    expect(stderr).toContain(
+      '--fault-kinds takes a comma-separated list of http500, applied500, error0, 5612, timeout; got "http500,boom".',
+    );
+  });
 });

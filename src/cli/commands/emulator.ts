@@ -1,12 +1,12 @@
 import { serve } from '@hono/node-server';
 import { createLogger, type LogLevel } from '../../log.ts';
 import { createEmulator } from '../../msads/emulator/index.ts';
-import type { Emulator, EmulatorOptions } from '../../msads/emulator/types.ts';
+import type { Emulator, EmulatorOptions, FaultKind } from '../../msads/emulator/types.ts';
 import type { Command } from '../command.ts';
 import { CliError } from '../runtime.ts';
 
 const usage = `closeloop emulator [--port N] [--host H] [--calls-per-minute N] [--auth open|strict]
-                          [--fault-rate R] [--seed S] [--record all|none|N]
+                          [--fault-rate R] [--fault-kinds K,…] [--seed S] [--record all|none|N]
                           [--customer-id ID] [--goal NAME ...]
 
   Runs a Microsoft Advertising emulator (Campaign Management REST and the OAuth token endpoint, in
@@ -18,7 +18,9 @@ const usage = `closeloop emulator [--port N] [--host H] [--calls-per-minute N] [
   --port            0 picks a free port (default 8790); the first stdout line is
                     {"event":"listening","url":…} for a parent process to read
   --auth            open (default): any token is accepted; strict: only tokens the emulator issued
-  --fault-rate      probability 0..1 that a call fails with HTTP 500, error 0 or 5612 (a third each)
+  --fault-rate      probability 0..1 that a call fails, each of the --fault-kinds as likely
+  --fault-kinds     the faults --fault-rate injects (default http500,error0,5612); also applied500
+                    (the batch is stored, then the answer is HTTP 500) and timeout (hangs, then 504)
   --goal NAME       create a Customer-scope offline goal, 1 day old so it takes conversions at once
                     (repeat for more goals)
   --customer-id ID  the customer the --goal goals belong to (default 1000000; use MSADS_CUSTOMER_ID's)`;
@@ -50,13 +52,24 @@ function emulatorOptions(values: Record<string, unknown>): EmulatorOptions {
   return options;
 }
 
-/** Three faults that together fail a call with probability `rate`, one kind as likely as another. */
-function injectFaultRate(emulator: Emulator, rate: number): void {
-  const share = rate / 3;
+const rateKinds: readonly FaultKind[] = ['http500', 'applied500', 'error0', '5612', 'timeout'];
+
+function faultKinds(value: unknown): FaultKind[] {
+  if (value === undefined) return ['http500', 'error0', '5612'];
+  const kinds = String(value).split(',');
+  const unknown = kinds.filter((k) => !rateKinds.includes(k as FaultKind));
+  if (kinds.length === 0 || unknown.length > 0)
+    throw new CliError(
+      `--fault-kinds takes a comma-separated list of ${rateKinds.join(', ')}; got "${String(value)}".`,
+    );
+  return kinds as FaultKind[];
+}
+
+/** Faults that together fail a call with probability `rate`, one kind as likely as another. */
+function injectFaultRate(emulator: Emulator, rate: number, kinds: readonly FaultKind[]): void {
+  const share = rate / kinds.length;
   // Each later fault only sees the calls the earlier ones let through, so its own rate is scaled up.
-  emulator.injectFault({ kind: 'http500', rate: share });
-  emulator.injectFault({ kind: 'error0', rate: share / (1 - share) });
-  emulator.injectFault({ kind: '5612', rate: share / (1 - 2 * share) });
+  for (const [i, kind] of kinds.entries()) emulator.injectFault({ kind, rate: share / (1 - i * share) });
 }
 
 export const emulatorCommand: Command = {
@@ -69,6 +82,7 @@ export const emulatorCommand: Command = {
     'calls-per-minute': { type: 'string' },
     auth: { type: 'string' },
     'fault-rate': { type: 'string' },
+    'fault-kinds': { type: 'string' },
     seed: { type: 'string' },
     record: { type: 'string' },
     'customer-id': { type: 'string' },
@@ -85,9 +99,11 @@ export const emulatorCommand: Command = {
     if (!(faultRate >= 0 && faultRate <= 1))
       throw new CliError(`--fault-rate must be a number from 0 to 1; got "${values['fault-rate']}".`);
 
+    const kinds = faultKinds(values['fault-kinds']);
+
     const options = emulatorOptions(values);
     const emulator = createEmulator(options);
-    if (faultRate > 0) injectFaultRate(emulator, faultRate);
+    if (faultRate > 0) injectFaultRate(emulator, faultRate, kinds);
     const dayAgo = new Date(Date.now() - 24 * 60 * 60 * 1000);
     const goals = (values.goal ?? []) as unknown as string[];
     for (const name of goals) emulator.addGoal({ customerId, name, scope: 'Customer', createdAt: dayAgo });
@@ -102,6 +118,7 @@ export const emulatorCommand: Command = {
         auth: options.auth,
         callsPerMinute: options.callsPerMinute ?? 'unlimited',
         faultRate,
+        faultKinds: kinds,
         goals,
         customerId,
       });

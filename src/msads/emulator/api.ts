@@ -142,8 +142,17 @@ async function faultAnswer(
   apply: () => Answer,
   signal: AbortSignal | undefined,
 ): Promise<Answer> {
+  // Items a faulted call stored anyway: the client will send them again (stats.storedThenFailed).
+  const applyUnanswered = () => {
+    const before = deps.ledger.conversions.size() + deps.ledger.adjustments.size();
+    apply();
+    deps.stats.storedThenFailed += deps.ledger.conversions.size() + deps.ledger.adjustments.size() - before;
+  };
   switch (fault.kind) {
     case 'http500':
+      return internalErrorFault(trackingId);
+    case 'applied500':
+      applyUnanswered();
       return internalErrorFault(trackingId);
     case 'error0':
       return apiFault(500, trackingId, 0);
@@ -176,7 +185,7 @@ async function faultAnswer(
       };
     case 'timeout':
       // A response lost after Microsoft applied the batch: the items are stored, the client never hears.
-      if (fault.applyBeforeHang) apply();
+      if (fault.applyBeforeHang) applyUnanswered();
       await wait(fault.hangMs ?? defaultHangMs, signal);
       return {
         status: 504,

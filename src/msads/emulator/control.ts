@@ -47,6 +47,24 @@ export function controlRoutes(emulator: Emulator): Hono<EmulatorEnv> {
         : emulator.conversions(),
     ),
   );
+  // Which of these conversions are stored, by index: a benchmark compares them with its ledger.
+  app.post('/conversions/held', async (c) => {
+    const body = await jsonBody(c);
+    const customerId = text(body.customerId, 'customerId');
+    const accountId = text(body.accountId, 'accountId');
+    if (!Array.isArray(body.conversions))
+      throw new TypeError(`conversions must be an array; got ${JSON.stringify(body.conversions)}`);
+    const held = body.conversions.map((item: Record<string, unknown>, i: number) =>
+      emulator.holdsConversion({
+        customerId,
+        accountId,
+        conversionName: text(item?.ConversionName, `conversions[${i}].ConversionName`),
+        microsoftClickId: text(item?.MicrosoftClickId, `conversions[${i}].MicrosoftClickId`),
+        conversionTime: text(item?.ConversionTime, `conversions[${i}].ConversionTime`),
+      }),
+    );
+    return c.json({ held });
+  });
   app.get('/adjustments', (c) => c.json(emulator.adjustments()));
   app.get('/goals', (c) => c.json(emulator.goals(c.req.query('customerId'))));
   app.post('/goals', async (c) => {

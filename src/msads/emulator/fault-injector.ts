@@ -7,6 +7,7 @@ import type { FaultKind, FaultOperation, FaultSpec } from './types.ts';
 
 const kinds = new Set<FaultKind>([
   'http500',
+  'applied500',
   'error0',
   '5612',
   'timeout',

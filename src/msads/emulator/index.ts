@@ -30,6 +30,7 @@ const zeroStats = (): EmulatorStats => ({
   rejectedItems: 0,
   duplicatesIgnored: 0,
   adjustments: 0,
+  storedThenFailed: 0,
   maxCallsInAnyMinute: 0,
 });
 
@@ -141,6 +142,14 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     conversions: () => ledger.conversions.values(),
     adjustments: () => ledger.adjustments.values(),
     conversionSummary: () => ledger.summary(),
+    holdsConversion(q) {
+      const goal = goals.byName(q.customerId, q.conversionName);
+      const ms = Date.parse(q.conversionTime);
+      if (!goal || Number.isNaN(ms) || !/^[0-9a-f]{32}$/i.test(q.microsoftClickId)) return false;
+      return ledger.conversions.has(
+        ledger.conversionKey(q.accountId, goal.id, q.microsoftClickId.toLowerCase(), ms),
+      );
+    },
     stats: () => ({ ...stats, maxCallsInAnyMinute: throttle.maxInAnyWindow() }),
     reset() {
       stats = zeroStats();

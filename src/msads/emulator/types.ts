@@ -62,6 +62,8 @@ export interface EmulatorOptions {
 /**
  * - http500, error0, 5612: Microsoft's internal errors (transient); 109: the access token expired; 117:
  *   throttled; timeout: no answer for `hangMs`.
+ * - applied500: the batch is applied, then the answer is an HTTP 500 — an answer lost after Microsoft
+ *   stored the items, which the client must send again without their being stored twice.
  * - apiFault: an ApiFaultDetail refusing the whole request with `code` (5601, 113, or one closeloop does
  *   not know) and no BatchErrors.
  * - http404html, empty200, garbage200: answers that are not Microsoft's — the HTML 404 page of a wrong
@@ -69,6 +71,7 @@ export interface EmulatorOptions {
  */
 export type FaultKind =
   | 'http500'
+  | 'applied500'
   | 'error0'
   | '5612'
   | 'timeout'
@@ -204,8 +207,22 @@ export interface EmulatorStats {
   duplicatesIgnored: number;
   /** Adjustments stored. */
   adjustments: number;
+  /**
+   * Conversions and adjustments stored by calls that then answered with a fault (applied500, timeout
+   * with applyBeforeHang): the client never heard they were, and sends them again.
+   */
+  storedThenFailed: number;
   /** The most calls admitted for one CustomerId in any sliding 60 s window. */
   maxCallsInAnyMinute: number;
+}
+
+export interface HeldConversionQuery {
+  customerId: string;
+  accountId: string;
+  conversionName: string;
+  microsoftClickId: string;
+  /** An ISO 8601 instant, as sent. */
+  conversionTime: string;
 }
 
 export interface ConversionSummary {
@@ -238,6 +255,8 @@ export interface Emulator {
   conversions(): StoredConversion[];
   adjustments(): StoredAdjustment[];
   conversionSummary(): ConversionSummary;
+  /** Is this conversion stored? Matched as Microsoft dedupes: goal, click id (case aside), the instant. */
+  holdsConversion(conversion: HeldConversionQuery): boolean;
   stats(): EmulatorStats;
   reset(): void;
 }
