@@ -159,7 +159,6 @@ describe('emulator: injected faults', () => {
     emulator.injectFault({ kind: 'timeout', applyBeforeHang: true }); // hangs 120 s by default
     const baseline = timers();
     const controller = new AbortController();
-    const started = performance.now();
     const pending = call(
       paths.applyOfflineConversions,
       { OfflineConversions: [conversion()] },
@@ -171,8 +170,8 @@ describe('emulator: injected faults', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(timers()).toBe(baseline + 1);
     controller.abort();
+    // Were the 120 s hang not ended, this would outlast the test's timeout.
     await pending;
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(timers()).toBe(baseline);
     // applyBeforeHang: Microsoft applied the batch, the answer was lost.
     expect(emulator.conversions()).toHaveLength(1);
