@@ -99,9 +99,10 @@ export async function claimConversions(
   const rows = await database.query<Record<string, unknown>>(sql`
     with candidates as (${dueConversions(input.goalIds, input.now, input.limit)}),
     due as (
-      -- Locked here, not in the candidates: those read up to a batch per goal, one batch is taken.
+      -- Locked here, not in the candidates (those read up to a batch per goal, one batch is taken);
+      -- a row another transaction changed meanwhile is checked again as it is now.
       select id from conversions
-       where id = any(array(select id from candidates)) and state = 'queued'
+       where id = any(array(select id from candidates)) and state = 'queued' and run_at <= ${ts(input.now)}
        for update skip locked
     )
     update conversions c
@@ -139,7 +140,7 @@ export async function claimAdjustments(
     with candidates as (${dueAdjustments(input.goalIds, input.now, input.limit)}),
     due as (
       select id from adjustments
-       where id = any(array(select id from candidates)) and state = 'queued'
+       where id = any(array(select id from candidates)) and state = 'queued' and run_at <= ${ts(input.now)}
        for update skip locked
     )
     update adjustments a
