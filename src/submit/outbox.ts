@@ -9,7 +9,7 @@ import { utc, uuidArray } from './ledger-sql.ts';
  * one statement (`for update skip locked`, then `update … returning`), every later update is fenced by
  * the claim's submission id (a process that lost its claim to the stale sweep cannot overwrite the
  * outcome), backoff is computed in SQL, and time is passed in so tests never sleep. As graphile-worker's
- * jobs, every row has a run_at (the end of its backoff, else its creation) and the claim walks a partial
+ * jobs, every row has a run_at (the end of its backoff, else 1970: due) and the claim walks a partial
  * index on exactly its predicate, so its cost does not grow with the rows it must leave alone.
  */
 

@@ -23,8 +23,8 @@ const root = join(import.meta.dirname, '../..');
 const committed: [tag: string, when: number, sha256: string][] = [
   ['0000_init', 1795915287168, '5b66dfe52381617cfc3f1b71cf96438f297a5fc5fa974f1d8392072e4fb6fdf5'],
   ['0001_submission', 1795925419601, '9fd426a8ee825ede46300e6777a8d6374f631a78aa5ecb39c352e672c02cd18b'],
-  ['0002_run_at', 1796032312122, '7a42dd33bb8a2e4947d999f05934c2fd70aeefadce7718d4a051379d742bb1ac'],
-  ['0003_adjustment_goal', 1796032313104, 'fce258119c1005fc908f03fe12e7c09c9a08105097e5cdd0fd24b01fae9de976'],
+  ['0002_run_at', 1796037131531, 'ebdecdb1b4e95162fe90e8f5527b4a030dc158e3131d30f109fb853658d0acd1'],
+  ['0003_adjustment_goal', 1796037132302, 'fce258119c1005fc908f03fe12e7c09c9a08105097e5cdd0fd24b01fae9de976'],
 ];
 
 interface Journal {

@@ -127,11 +127,11 @@ describe(`a database of the previous release (${previousRelease})`, () => {
     expect(after.goals).toEqual(before.goals);
     expect(after.accounts).toEqual(before.accounts);
 
-    // run_at: the end of the backoff where there is one, else when the row was created.
+    // run_at: the end of the backoff where there is one, else 1970 (due at once).
     for (const table of ['conversions', 'adjustments']) {
       const wrong = await query(`
         select id from ${table}
-         where run_at is null or run_at <> coalesce(next_attempt_at, created_at)`);
+         where run_at is null or run_at <> coalesce(next_attempt_at, timestamptz '1970-01-01T00:00:00Z')`);
       expect(wrong, `${table}.run_at`).toEqual([]);
     }
     const goals = await query('select distinct goal_id::text as goal from adjustments');

@@ -38,8 +38,10 @@ describe('an account error', () => {
     emulator.addGoal({ customerId: '1000', accountId: '2000', name: 'Deal', createdAt: new Date(0) });
     const t0 = new Date();
     let clock = t0;
+    // One call at a time, so the refused call is the only one: a second one in flight may claim the
+    // rows the first gave back before it sees the pause (one more refused call; the test counts them).
     const submitter = (client: ReturnType<typeof emulatorClient>) =>
-      testSubmitter(database, [{ account, client }], { now: () => clock });
+      testSubmitter(database, [{ account, client }], { now: () => clock, config: { concurrency: 1 } });
     // Microsoft answers 1102 CampaignServiceInvalidAccountId to a CustomerAccountId it does not know.
     const refused = emulatorClient(emulator.fetch, { ...account, msAccountId: 'not-an-account' });
     const good = emulatorClient(emulator.fetch, account);

@@ -37,14 +37,15 @@ export function ledgerColumns() {
     /** A row whose last send failed transiently is not claimed again before this instant (backoff). */
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
     /**
-     * When a queued row may be sent: the end of its backoff, else when it was created (graphile-worker's
-     * run_at). Never null, so the claim is one index range (`run_at <= now`) where `next_attempt_at is
-     * null or next_attempt_at <= now` was a filter over every queued row. Generated, so no writer of
-     * next_attempt_at can leave it behind.
+     * When a queued row may be sent (graphile-worker's run_at): the end of its backoff, else 1970 — due
+     * at once, whatever the clocks of the processes (created_at would make a row wait out any skew
+     * between the database's clock and the submitter's). Never null, so the claim is one index range
+     * (`run_at <= now`) where `next_attempt_at is null or next_attempt_at <= now` was a filter over every
+     * queued row. Generated, so no writer of next_attempt_at can leave it behind.
      */
     runAt: timestamp('run_at', { withTimezone: true })
       .notNull()
-      .generatedAlwaysAs(sql`coalesce(next_attempt_at, created_at)`),
+      .generatedAlwaysAs(sql`coalesce(next_attempt_at, '1970-01-01T00:00:00Z'::timestamptz)`),
     /** Set while 'submitting': a claim older than the claim timeout is swept back to 'queued'. */
     claimedAt: timestamp('claimed_at', { withTimezone: true }),
     /** The submission (API call) that carries or last carried the row; also the claim's fencing token. */
