@@ -1,4 +1,5 @@
 import { goalWarmUpMs } from './goal.ts';
+import { clickWarmUpMs } from './held.ts';
 import { hashEmail, hashPhone, parseClickId, parseHashedEmail, parseHashedPhone } from './identifiers.ts';
 import type { FieldResult } from './result.ts';
 import type { RowErrorCode } from './row-errors.ts';
@@ -78,8 +79,6 @@ export interface CheckedRow {
 
 /** Microsoft does not import conversions older than 90 days (5609). */
 export const maxConversionAgeMs = 90 * 24 * 60 * 60 * 1000;
-/** Microsoft's best practice: upload a conversion at least 1 hour after its click. */
-export const clickWarmUpMs = 60 * 60 * 1000;
 
 interface Problem {
   code: RowErrorCode;
@@ -236,12 +235,9 @@ export function checkRow(cells: RowCells, ctx: RuleContext): CheckedRow {
     out.message = `${ctx.where}, ${ctx.fieldLabel('conversionTime')}: the conversion came more than ${outsideWindow.conversionWindowMinutes} minutes (the goal's conversion window) after the click, so Microsoft would not count it (5617); it is kept here as expired and not sent.`;
     return out;
   }
-  if (out.heldUntil) {
-    out.status = 'held';
-    notes.push(
-      `held until ${out.heldUntil.toISOString().slice(0, 16)}Z: Microsoft takes conversions 2 hours after the goal was created and 1 hour after the click; closeloop sends it then`,
-    );
-  }
+  // The note that says why and until when is written when the row is shown (see domain/held.ts), so it
+  // goes away when the row moves on.
+  if (out.heldUntil) out.status = 'held';
   return out;
 }
 

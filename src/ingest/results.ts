@@ -3,11 +3,13 @@ import type { Database } from '../db/client.ts';
 import {
   adjustments,
   conversions,
+  submissions,
   type Upload,
   type UploadRow,
   uploadRows,
   uploads,
 } from '../db/schema/index.ts';
+import { heldNote } from '../domain/held.ts';
 import { formatUtc } from '../domain/utc.ts';
 
 export const resultColumns = [
@@ -25,6 +27,8 @@ export const resultColumns = [
   'Adjustment Type',
   'Adjustment Time (UTC)',
   'Ledger Id',
+  'Accepted At (UTC)',
+  'Tracking Id',
 ] as const;
 
 /** Outcomes that mean "not sent": what ?errors=only and --errors-only keep. */
@@ -39,19 +43,50 @@ export interface ResultRow {
   /** Why the ledger row is in its state once it was sent (Microsoft's code and what to fix). */
   ledgerErrorCode?: string | null;
   ledgerMessage?: string | null;
+  /** The ledger row's current hold (it moves when the goal is created at Microsoft, or on a 5615). */
+  ledgerHeldUntil?: Date | null;
+  acceptedAt?: Date | null;
+  /** Microsoft's TrackingId of the last call that carried the row. */
+  trackingId?: string | null;
+}
+
+/**
+ * Uploads checked before the held note was written at read time stored it with the row's notes; it is
+ * dropped, so that it does not outlive the hold.
+ */
+const storedHeldNote =
+  /\s*held until \S+Z: Microsoft takes conversions 2 hours after the goal was created and 1 hour after the click; closeloop sends it then\.?/;
+
+/** The row's notes: why and until when it is held (only while it is), then what its check noted. */
+function notesOf(r: UploadRow, status: string, heldUntil: Date | null, errorCode: string | null) {
+  const held =
+    status === 'held' && heldUntil ? heldNote({ heldUntil, clickTime: r.clickTime, errorCode }) : null;
+  const checked = r.notes?.replace(storedHeldNote, '').trim() || null;
+  return [held, checked].filter(Boolean).join(' ') || null;
 }
 
 /** One result row as the API, the CLI (--json) and the CSV show it. */
-export function resultRecord({ row: r, ledgerId, ledgerState, ledgerErrorCode, ledgerMessage }: ResultRow) {
+export function resultRecord({
+  row: r,
+  ledgerId,
+  ledgerState,
+  ledgerErrorCode,
+  ledgerMessage,
+  ledgerHeldUntil,
+  acceptedAt,
+  trackingId,
+}: ResultRow) {
   // Once a row was sent, the ledger knows better: Microsoft's answer replaces the upload-time note.
   const sent = ledgerState === 'accepted' || (ledgerState !== null && (ledgerErrorCode ?? null) !== null);
+  const status = ledgerState ?? r.status;
+  const errorCode = sent ? (ledgerErrorCode ?? null) : r.errorCode;
   return {
     row: r.row,
-    status: ledgerState ?? r.status,
-    errorCode: sent ? (ledgerErrorCode ?? null) : r.errorCode,
+    status,
+    errorCode,
     errorColumn: sent ? null : r.errorColumn,
     message: sent ? (ledgerMessage ?? null) : r.message,
-    notes: r.notes,
+    notes: notesOf(r, status, ledgerState === null ? r.heldUntil : (ledgerHeldUntil ?? null), errorCode),
     conversionName: r.goalName,
     clickId: r.clickId,
     conversionTimeUtc: r.conversionTime ? formatUtc(r.conversionTime) : null,
@@ -60,6 +95,8 @@ export function resultRecord({ row: r, ledgerId, ledgerState, ledgerErrorCode, l
     adjustmentType: r.adjustmentType,
     adjustmentTimeUtc: r.adjustmentTime ? formatUtc(r.adjustmentTime) : null,
     ledgerId,
+    acceptedAtUtc: acceptedAt ? formatUtc(acceptedAt) : null,
+    trackingId: trackingId ?? null,
   };
 }
 
@@ -86,9 +123,13 @@ export async function resultPage(
       ledgerState: ledger.state,
       ledgerErrorCode: ledger.errorCode,
       ledgerMessage: ledger.message,
+      ledgerHeldUntil: ledger.heldUntil,
+      acceptedAt: ledger.acceptedAt,
+      trackingId: submissions.trackingId,
     })
     .from(uploadRows)
     .leftJoin(ledger, and(eq(ledger.uploadId, uploadRows.uploadId), eq(ledger.uploadRow, uploadRows.row)))
+    .leftJoin(submissions, eq(submissions.id, ledger.submissionId))
     .where(
       and(
         eq(uploadRows.uploadId, upload.id),
