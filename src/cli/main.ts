@@ -6,17 +6,21 @@ import { goalsCommand } from './commands/goals.ts';
 import { applyCommand, importCommand, resultsCommand } from './commands/import.ts';
 import { keysCommand } from './commands/keys.ts';
 import { serveCommand } from './commands/serve.ts';
+import { statusCommand } from './commands/status.ts';
 import { retryCommand, submissionsCommand, submitCommand } from './commands/submit.ts';
+import { uploadsCommand } from './commands/uploads.ts';
 import { explain } from './runtime.ts';
 
 const commands: Command[] = [
   serveCommand,
+  statusCommand,
   submitCommand,
   retryCommand,
   submissionsCommand,
   importCommand,
   applyCommand,
   resultsCommand,
+  uploadsCommand,
   goalsCommand,
   keysCommand,
   emulatorCommand,

@@ -6,6 +6,7 @@ import type { Account } from '../db/schema/index.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { type StatusSetup, unknownSetup } from '../services/status.ts';
 import { requireApiKey } from './auth.ts';
 import { limitBody, payloadTooLarge } from './body.ts';
 import { dashboardRoutes } from './dashboard.ts';
@@ -14,6 +15,7 @@ import { accountRoutes } from './routes/accounts.ts';
 import { autoTaggingRoutes } from './routes/auto-tagging.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { goalRoutes } from './routes/goals.ts';
+import { statusRoutes } from './routes/status.ts';
 import { submissionRoutes } from './routes/submissions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { createSnippetRoutes } from './snippet.ts';
@@ -29,13 +31,23 @@ export interface AppDeps {
   clientFor?: (account: Account) => MsadsClient;
   /** How long /health waits for the database before it answers 503. @default 2000 */
   healthTimeoutMs?: number;
+  /** Where the data is and whether MSADS_* name an account, for GET /api/v1/status. @default the database kind only */
+  setup?: StatusSetup;
 }
 
 /** Clients may retry a 503 database_unavailable after this many seconds (PostgreSQL reconnects, PGlite reopens). */
 const retryAfterSeconds = 5;
 
 /** The whole HTTP service; no server, so tests call `app.request()` directly. */
-export function createApp({ ctx, log, maxUploadBytes, target, clientFor, healthTimeoutMs = 2000 }: AppDeps) {
+export function createApp({
+  ctx,
+  log,
+  maxUploadBytes,
+  target,
+  clientFor,
+  healthTimeoutMs = 2000,
+  setup,
+}: AppDeps) {
   const app = new Hono();
   const handleError = onError((msg, err) => log.error(msg, err));
   app.onError((err, c) => {
@@ -78,6 +90,7 @@ export function createApp({ ctx, log, maxUploadBytes, target, clientFor, healthT
   api.route('/uploads', uploadRoutes(ctx));
   api.route('/', batchRoutes(ctx));
   api.route('/', submissionRoutes(ctx));
+  api.route('/', statusRoutes(ctx, setup ?? unknownSetup(ctx.database.kind, target)));
   api.route('/accounts', autoTaggingRoutes(ctx, clientFor));
   api.route('/accounts', accountRoutes(ctx));
   app.route('/api/v1', api);

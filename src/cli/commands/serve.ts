@@ -4,6 +4,7 @@ import { createApp } from '../../http/app.ts';
 import { maintainUploads } from '../../ingest/results.ts';
 import { createLogger } from '../../log.ts';
 import type { ServiceContext } from '../../services/context.ts';
+import { statusSetup } from '../../services/status.ts';
 import { openSending, refreshAutoTagging } from '../../submit/runtime.ts';
 import type { Command } from '../command.ts';
 import { loadCliConfig } from '../runtime.ts';
@@ -47,6 +48,7 @@ export const serveCommand: Command = {
       maxUploadBytes: config.maxUploadBytes,
       target,
       clientFor: sending.clientFor,
+      setup: statusSetup(config),
     });
     const submitting = new AbortController();
     const submitterDone = sending.submitter.run(submitting.signal);

@@ -1,4 +1,5 @@
 import { createLogger } from '../../log.ts';
+import { queueStatus, statusSetup } from '../../services/status.ts';
 import { listSubmissions, retryFailedRows } from '../../services/submissions.ts';
 import { openSending } from '../../submit/runtime.ts';
 import { type DrainReport, emptyReport } from '../../submit/submitter.ts';
@@ -15,7 +16,8 @@ export const submitCommand: Command = {
   Sends every row that is due now, through every account, respecting the accounts' rate limits, and
   exits. Rows waiting for a retry later, held rows (goal under 2 hours old, click under 1 hour old) and
   throttled accounts are left for the next run. \`closeloop serve\` does this continuously.
-  A progress line (rows answered, rows/s) shows on a terminal; --progress shows it in logs too.
+  A progress line (rows answered, rows/s) shows on a terminal; --progress shows it in logs too. When
+  nothing was sent, it says what waits and until when (as \`closeloop status\` does).
   Exit code: 0 when nothing needs you; 1 when some rows ended failed (see \`closeloop retry\`), when an
   account is paused by an error to fix (Microsoft refused its credentials, or its calls got answers
   that are not Microsoft's, such as a 404 page from a wrong MSADS_API_BASE_URL: its rows stay
@@ -54,8 +56,19 @@ export const submitCommand: Command = {
       if (report.accountErrors.length > 0 && config.logLevel !== 'debug')
         console.error('Run with LOG_LEVEL=debug to see where it failed.');
       const json = { ...report, accountErrors: report.accountErrors.map(({ stack: _, ...e }) => e) };
-      if (values.json) console.log(JSON.stringify({ ...json, dryRun: sending.dryRun, seconds }));
-      else
+      // Nothing sent: say what waits and until when, or "0 calls" explains nothing.
+      const waiting =
+        report.calls === 0 ? (await queueStatus({ ctx, setup: statusSetup(config) })).summary : undefined;
+      if (values.json) console.log(JSON.stringify({ ...json, dryRun: sending.dryRun, seconds, waiting }));
+      else if (waiting !== undefined) {
+        const done = [
+          report.goalsCreated > 0 ? `${report.goalsCreated} goals created at Microsoft` : '',
+          report.expired > 0 ? `${report.expired} rows expired (older than 90 days)` : '',
+        ].filter(Boolean);
+        console.log(
+          `${sending.dryRun ? '[dry run] ' : ''}0 calls${done.length > 0 ? ` (${done.join(', ')})` : ''}: ${waiting}.`,
+        );
+      } else
         console.log(
           `${sending.dryRun ? '[dry run] ' : ''}${report.calls} calls in ${seconds.toFixed(1)} s: ${report.accepted} accepted, ${report.rejected} rejected, ${report.retried} to retry, ${report.failed} failed, ${report.held} held, ${report.expired} expired, ${report.throttled} throttled.` +
             (report.skippedAccounts.length > 0

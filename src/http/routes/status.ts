@@ -1,0 +1,8 @@
+import { Hono } from 'hono';
+import type { ServiceContext } from '../../services/context.ts';
+import { queueStatus, type StatusSetup } from '../../services/status.ts';
+
+/** GET /api/v1/status: the database, the target, and per account and goal what waits and why. */
+export function statusRoutes(ctx: ServiceContext, setup: StatusSetup) {
+  return new Hono().get('/status', async (c) => c.json(await queueStatus({ ctx, setup })));
+}
