@@ -9,7 +9,14 @@ import { applyUpload } from '../../ingest/apply.ts';
 import { previewUpload } from '../../ingest/preview.ts';
 import { resultPage, resultRecord, resultsCsv } from '../../ingest/results.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import { getUpload, listUploads, uploadStatuses, uploadView } from '../../services/uploads.ts';
+import {
+  getUpload,
+  listUploads,
+  rowStates,
+  uploadSources,
+  uploadStatuses,
+  uploadView,
+} from '../../services/uploads.ts';
 import { multipartFile } from '../multipart.ts';
 import { listOf, oneOf, pathParam, plainText, queryParams, uuid, wholeNumber } from '../params.ts';
 
@@ -73,11 +80,36 @@ export function uploadRoutes(ctx: ServiceContext) {
       return c.json(uploadView(upload), upload.status === 'failed' ? 422 : 201);
     })
     .get('/', async (c) => {
-      const { status } = queryParams(c, { status: oneOf(uploadStatuses) });
-      const list = await listUploads({ ctx, ...(status ? { status } : {}) });
-      return c.json({ uploads: list.map(uploadView) });
+      const { status, source, limit } = queryParams(c, {
+        status: oneOf(uploadStatuses),
+        source: oneOf(uploadSources),
+        limit: wholeNumber(1, 1000),
+      });
+      // An upload id (what `next` carries) or an ISO time: the service says which it takes.
+      const before = c.req.query('before') || undefined;
+      const page = await listUploads({
+        ctx,
+        ...(status ? { status } : {}),
+        ...(source ? { source } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        ...(before ? { before } : {}),
+      });
+      const query = new URLSearchParams({
+        ...(status ? { status } : {}),
+        ...(source ? { source } : {}),
+        ...(limit !== undefined ? { limit: String(limit) } : {}),
+        ...(page.next ? { before: page.next } : {}),
+      });
+      const states = await rowStates(ctx, page.uploads);
+      return c.json({
+        uploads: page.uploads.map((u) => uploadView(u, states.get(u.id))),
+        next: page.next ? `/api/v1/uploads?${query}` : null,
+      });
     })
-    .get('/:id', async (c) => c.json(uploadView(await getUpload({ ctx, id: uploadId(c) }))))
+    .get('/:id', async (c) => {
+      const upload = await getUpload({ ctx, id: uploadId(c) });
+      return c.json(uploadView(upload, (await rowStates(ctx, [upload])).get(upload.id)));
+    })
     .post('/:id/apply', async (c) => c.json(uploadView(await applyUpload({ ctx, uploadId: uploadId(c) }))))
     .get('/:id/rows', async (c) => {
       const upload = await getUpload({ ctx, id: uploadId(c) });

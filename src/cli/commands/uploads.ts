@@ -1,0 +1,58 @@
+import { listUploads, rowStates, uploadView } from '../../services/uploads.ts';
+import type { Command } from '../command.ts';
+import { CliError, withDatabase } from '../runtime.ts';
+
+export const uploadsCommand: Command = {
+  name: 'uploads',
+  summary: 'List uploads and API batches, newest first (status, counts, id), a page at a time.',
+  usage: `closeloop uploads [--limit N] [--before ID_OR_TIME] [--source file|api] [--status STATUS] [--json]
+
+  One line per upload: when, FILE (an uploaded file) or API (a batch posted to /api/v1/conversions or
+  /adjustments), conversions or adjustments, status, its rows by state now (held rows become queued,
+  then accepted …), the file name and the id (closeloop results ID prints its rows).
+  GET /api/v1/uploads answers the same.
+  --limit N        how many (1 to 1000, default 20)
+  --before ID      the next page: the id printed at the end of the previous one (or an ISO time)
+  --source         only files, or only API batches
+  --status         previewing, previewed, applying, applied, applied_with_errors or failed`,
+  options: {
+    limit: { type: 'string' },
+    before: { type: 'string' },
+    source: { type: 'string' },
+    status: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run({ values, positionals }) {
+    if (positionals.length > 0)
+      throw new CliError(
+        `uploads takes no argument; got "${positionals[0]}".\n\nUsage: ${uploadsCommand.usage}`,
+      );
+    const limit = values.limit === undefined ? 20 : Number(values.limit);
+    const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+    return withDatabase(async (ctx) => {
+      const page = await listUploads({
+        ctx,
+        limit,
+        ...(str('before') ? { before: str('before') } : {}),
+        ...(str('source') ? { source: str('source') } : {}),
+        ...(str('status') ? { status: str('status') } : {}),
+      });
+      const states = await rowStates(ctx, page.uploads);
+      const list = page.uploads.map((u) => uploadView(u, states.get(u.id)));
+      if (values.json) console.log(JSON.stringify({ uploads: list, next: page.next }, null, 2));
+      else if (list.length === 0) console.log('No uploads yet: closeloop import FILE');
+      else {
+        for (const u of list) {
+          const counts = Object.entries(u.rowStates ?? u.counts)
+            .map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`)
+            .join(', ');
+          console.log(
+            `${u.createdAt}  ${u.source === 'api' ? 'API ' : 'FILE'}  ${u.kind.padEnd(11)}  ${u.status.padEnd(19)}  ${counts || `${u.totalRows} rows`}  ${u.source === 'api' ? '' : `${u.filename}  `}${u.id}`,
+          );
+        }
+        if (page.next) console.log(`More: closeloop uploads --before ${page.next}`);
+      }
+      return 0;
+    });
+  },
+};
