@@ -51,7 +51,38 @@ const envSchema = z.object({
     .default(5 * 60_000),
   /** How often the submitter looks for due rows when the queue is empty. */
   SUBMIT_POLL_MS: z.coerce.number().int().min(10).default(2000),
+  /**
+   * How long the dry run's emulator waits after creating a goal before it takes conversions. Microsoft
+   * waits 2 hours (5615); the dry run waits 0 by default, so a first try shows accepted rows at once.
+   */
+  CLOSELOOP_DRY_RUN_GOAL_DELAY: z
+    .string()
+    .transform((v, ctx) => {
+      const ms = parseDelay(v);
+      if (ms === undefined || ms > maxDryRunGoalDelayMs) {
+        ctx.addIssue({
+          code: 'custom',
+          message: "a delay from 0 (goals ready at once) to 2h (Microsoft's rule), e.g. 0, 90s, 15m, 2h",
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .default(0),
 });
+
+/** Microsoft takes conversions for a goal 2 hours after creating it; the dry run never waits longer. */
+const maxDryRunGoalDelayMs = 2 * 60 * 60 * 1000;
+
+/** "0", "90s", "15m", "2h" → milliseconds; undefined when unreadable. */
+function parseDelay(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*(s|m|h)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? (n === 0 ? 's' : '')).toLowerCase();
+  const ms = { s: 1000, m: 60_000, h: 3_600_000 }[unit];
+  return ms === undefined ? undefined : n * ms;
+}
 
 export interface Config {
   database: { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string };
@@ -66,6 +97,11 @@ export interface Config {
   dataDir: string;
   msads: MsadsConfig;
   submit: SubmitConfig;
+  /**
+   * How long the dry run's built-in emulator takes, after creating a goal, to accept conversions for
+   * it (Microsoft: 2 hours). Real accounts always wait Microsoft's 2 hours. @default 0
+   */
+  dryRunGoalDelayMs: number;
 }
 
 export interface MsadsConfig {
@@ -206,5 +242,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       claimTimeoutMs: e.SUBMIT_CLAIM_TIMEOUT_MS,
       pollMs: e.SUBMIT_POLL_MS,
     },
+    dryRunGoalDelayMs: e.CLOSELOOP_DRY_RUN_GOAL_DELAY,
   };
 }

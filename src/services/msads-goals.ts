@@ -15,6 +15,11 @@ export interface GoalAccount {
   msAccountId: string;
   /** Goals with no account id (and customer-wide goals) go through the default account. */
   isDefault: boolean;
+  /**
+   * How long after creating a goal the target takes conversions for it.
+   * @default 2 hours (Microsoft's rule; the dry run's emulator may take them at once)
+   */
+  goalWarmUpMs?: number;
 }
 
 /**
@@ -110,7 +115,7 @@ export async function pushGoals(
         continue;
       }
       const errors = new Map((result.body.PartialErrors ?? []).map((e) => [e.Index, e]));
-      const ready = new Date(input.now.getTime() + goalWarmUpMs);
+      const ready = new Date(input.now.getTime() + (input.account.goalWarmUpMs ?? goalWarmUpMs));
       for (const [index, g] of chunk.entries()) {
         const id = result.body.ConversionGoalIds?.[index];
         const error = errors.get(index);
@@ -227,16 +232,17 @@ async function linkGoal(query: Database['query'], id: string, msadsId: string, r
     update goals set msads_goal_id = ${msadsId}, ready_at = ${ts(readyAt)}, msads_error = null,
            updated_at = ${ts(now)}, msads_synced_at = ${ts(now)}
      where id = ${id}::uuid`);
-  // Held rows of the goal wait for its readiness at Microsoft, not the one guessed at upload.
-  for (const t of ['conversions', 'adjustments'] as const) {
-    const goalFilter =
-      t === 'conversions'
-        ? sql`goal_id = ${id}::uuid`
-        : sql`conversion_id in (select c.id from conversions c where c.goal_id = ${id}::uuid)`;
-    await query(sql`
-      update ${sql.raw(t)} set held_until = ${ts(readyAt)}
-       where state = 'held' and held_until < ${ts(readyAt)} and ${goalFilter}`);
-  }
+  // Held rows of the goal wait for its readiness at Microsoft, not the one guessed at upload (2 hours
+  // after the goal was created here): later when it was created there later, sooner when the target
+  // takes conversions at once (the dry run). A click under 1 hour old still holds its row.
+  const until = sql`greatest(${ts(readyAt)}, coalesce(c.click_time + interval '1 hour', ${ts(readyAt)}))`;
+  await query(sql`
+    update conversions c set held_until = ${until}
+     where c.state = 'held' and c.goal_id = ${id}::uuid`);
+  await query(sql`
+    update adjustments a set held_until = ${until}
+      from conversions c
+     where a.state = 'held' and c.id = a.conversion_id and c.goal_id = ${id}::uuid`);
 }
 
 async function setGoalError(query: Database['query'], id: string, message: string, now: Date) {

@@ -2,7 +2,6 @@ import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import { type Account, accounts, goals } from '../db/schema/index.ts';
 import { goalReadyAt } from '../domain/conversion-rules.ts';
-import { goalWarmUpMs } from '../domain/goal.ts';
 import type { Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import { createEmulator, type Emulator } from '../msads/emulator/index.ts';
@@ -31,7 +30,12 @@ export async function openSending(ctx: ServiceContext, config: Config, log: Logg
   const secrets = await prepareAccounts({ ctx, config, warn: (m) => log.warn(m) });
   // The built-in emulator keeps its state in memory. Goals closeloop created in it before a restart
   // are created in it again, with their original age, so the dry run does not answer 5606 for them.
-  const emulator = createEmulator({ auth: 'open', record: 100, keepItems: false });
+  const emulator = createEmulator({
+    auth: 'open',
+    record: 100,
+    keepItems: false,
+    goalWarmUpMs: config.dryRunGoalDelayMs,
+  });
   const rows = await ctx.database.db
     .select({ goal: goals, account: accounts })
     .from(goals)
@@ -44,7 +48,7 @@ export async function openSending(ctx: ServiceContext, config: Config, log: Logg
       accountId: account.msAccountId,
       name: goal.name,
       scope: goal.scope === 'customer' ? 'Customer' : 'Account',
-      createdAt: new Date(goalReadyAt(goal).getTime() - goalWarmUpMs),
+      createdAt: new Date(goalReadyAt(goal).getTime() - config.dryRunGoalDelayMs),
     });
   const all = await ctx.database.db.select().from(accounts).where(eq(accounts.customerId, ctx.customerId));
   const deps = { database: ctx.database, config, secrets, log, emulatorFetch: emulator.fetch, now: ctx.now };

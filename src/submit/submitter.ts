@@ -277,6 +277,9 @@ export function createSubmitter(options: SubmitterOptions) {
     if ('error' in target) throw target.error;
     const pushed = await pushGoals(database, { account, client: target.client, now: now() });
     report.goalsCreated += pushed.created + pushed.adopted;
+    // A goal that takes conversions at once (adopted, or the dry run) frees its held rows now, not at
+    // the next maintenance round (up to 30 s later).
+    if (pushed.created + pushed.adopted > 0) report.released += await releaseHeld(database, now());
     for (const g of await goalErrors(database, account))
       report.goalErrors.push({ account: account.name, goal: g.name, error: g.error });
     const goalIds = await readyGoalIds(database, account, now());

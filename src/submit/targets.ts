@@ -13,7 +13,7 @@ const dryRunDeveloperToken = 'dry-run';
 
 export interface TargetDeps {
   database: Database;
-  config: Pick<Config, 'customerId' | 'msads' | 'submit'>;
+  config: Pick<Config, 'customerId' | 'msads' | 'submit' | 'dryRunGoalDelayMs'>;
   secrets: Secrets;
   log: Logger;
   /** The built-in emulator's fetch handler, for accounts whose target is 'emulator' (the dry run). */
@@ -118,7 +118,9 @@ export function accountTargets(deps: TargetDeps): () => Promise<SubmitTarget[]> 
         }
         cache.set(a.id, entry);
       }
-      targets.push({ account: submitAccount(a), client: entry.client });
+      // The dry run's emulator takes conversions for a new goal after CLOSELOOP_DRY_RUN_GOAL_DELAY.
+      const warmUp = a.target === 'emulator' ? { goalWarmUpMs: deps.config.dryRunGoalDelayMs } : {};
+      targets.push({ account: { ...submitAccount(a), ...warmUp }, client: entry.client });
     }
     return targets;
   };

@@ -2,6 +2,7 @@ import { parseWindow } from '../../domain/goal.ts';
 import { createLogger } from '../../log.ts';
 import { createGoal, goalView, listGoals, updateGoal } from '../../services/goals.ts';
 import { syncGoals } from '../../services/msads-goals.ts';
+import { sendingTarget } from '../../services/status.ts';
 import { openSending } from '../../submit/runtime.ts';
 import { submitAccount } from '../../submit/targets.ts';
 import type { Command } from '../command.ts';
@@ -48,7 +49,7 @@ export const goalsCommand: Command = {
         values.window === undefined
           ? undefined
           : (parseWindow(String(values.window)) ?? String(values.window));
-      return withDatabase(async (ctx) => {
+      return withDatabase(async (ctx, config) => {
         const goal = await createGoal({
           ctx,
           input: {
@@ -64,8 +65,13 @@ export const goalsCommand: Command = {
             ...(values.account ? { accountId: values.account } : {}),
           },
         });
+        const dryRun =
+          (await sendingTarget({ ctx, microsoftConfigured: config.msads.envAccount !== undefined })) ===
+          'emulator';
         console.log(
-          `Created goal "${goal.name}" (${goal.id}). The submitter (closeloop serve, or the next submit --once) creates it in Microsoft Advertising; Microsoft accepts conversions for it 2 hours after that (about ${goalView(goal).acceptsConversionsFrom}); until then they are held.`,
+          dryRun
+            ? `Created goal "${goal.name}" (${goal.id}). Dry run: the submitter (closeloop serve, or the next submit --once) creates it in the built-in emulator, which takes conversions for it ${config.dryRunGoalDelayMs === 0 ? 'at once' : `${config.dryRunGoalDelayMs / 60_000} minutes after that (CLOSELOOP_DRY_RUN_GOAL_DELAY)`}; Microsoft itself waits 2 hours.`
+            : `Created goal "${goal.name}" (${goal.id}). The submitter (closeloop serve, or the next submit --once) creates it in Microsoft Advertising; Microsoft accepts conversions for it 2 hours after that (about ${goalView(goal).acceptsConversionsFrom}); until then they are held.`,
         );
         return 0;
       });

@@ -8,7 +8,6 @@ import {
   checkConversionTime,
   checkGoalName,
   checkIdentity,
-  goalWarmUpMs,
   type ItemContext,
   MalformedRequestError,
   readString,
@@ -29,6 +28,8 @@ export interface OperationDeps {
   clicks: ReadonlyMap<string, number>;
   poisoned: ReadonlySet<string>;
   stats: EmulatorStats;
+  /** How long after its creation a goal takes conversions (5615 before). */
+  goalWarmUpMs: number;
 }
 
 /** The request array: undefined when missing or not an array (malformed), [] for null (5600). */
@@ -40,8 +41,8 @@ export function requestArray(body: unknown, field: string): unknown[] | undefine
 }
 
 function itemContext(deps: OperationDeps, call: Call, errors: WireBatchError[]): ItemContext {
-  const { goals, clicks, poisoned, ledger } = deps;
-  return { call, goals, clicks, poisoned, errors, conversionKey: ledger.conversionKey };
+  const { goals, clicks, poisoned, ledger, goalWarmUpMs } = deps;
+  return { call, goals, clicks, poisoned, errors, conversionKey: ledger.conversionKey, goalWarmUpMs };
 }
 
 /**
@@ -119,7 +120,7 @@ function checkConversion(
   if (currency !== undefined && !msadsCurrencies.has(currency))
     errors.push(batchError(5611, index, 'ConversionCurrencyCode'));
 
-  if (goal && goal.createdAt.getTime() > call.nowMs - goalWarmUpMs)
+  if (goal && goal.createdAt.getTime() > call.nowMs - ctx.goalWarmUpMs)
     errors.push(batchError(5615, index, 'ConversionName'));
   // Only a registered click has a time to compare with (5616, 5617).
   const clickAt =

@@ -5,6 +5,7 @@ import type { EmulatorEnv } from './call.ts';
 import { controlRoutes } from './control.ts';
 import { createFaultInjector, seededRandom } from './fault-injector.ts';
 import { createGoalStore } from './goals.ts';
+import { goalWarmUpMs } from './items.ts';
 import { createLedger } from './ledger.ts';
 import { oauthRoutes } from './oauth.ts';
 import { createRecorder, recordedHeaders, recordedResponse } from './recorder.ts';
@@ -52,6 +53,8 @@ function checkOptions(o: EmulatorOptions): void {
   if (o.latencyMs !== undefined && !(typeof o.latencyMs === 'number' && o.latencyMs >= 0))
     throw bad('latencyMs', 'a number ≥ 0', o.latencyMs);
   if (o.seed !== undefined && !Number.isInteger(o.seed)) throw bad('seed', 'an integer', o.seed);
+  if (o.goalWarmUpMs !== undefined && !(Number.isInteger(o.goalWarmUpMs) && o.goalWarmUpMs >= 0))
+    throw bad('goalWarmUpMs', 'a whole number of ms ≥ 0', o.goalWarmUpMs);
 }
 
 export function createEmulator(options: EmulatorOptions = {}): Emulator {
@@ -105,6 +108,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     now,
     throttleStatus: options.throttleStatus ?? 429,
     latencyMs: options.latencyMs ?? 0,
+    goalWarmUpMs: options.goalWarmUpMs ?? goalWarmUpMs,
   };
   app.route('/', apiRoutes(deps));
   app.route('/', oauthRoutes(tokens, now));

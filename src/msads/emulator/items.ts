@@ -20,7 +20,7 @@ export class MalformedRequestError extends Error {
 const clickIdPattern = /^[0-9a-f]{32}$/i;
 /** Microsoft takes conversions up to 90 days old (5609). */
 export const conversionWindowMs = 90 * 24 * 60 * 60 * 1000;
-/** A goal takes conversions 2 hours after it was created (5615). */
+/** Microsoft takes conversions for a goal 2 hours after it was created (5615): the default. */
 export const goalWarmUpMs = 2 * 60 * 60 * 1000;
 /**
  * Times before 2000 are read but unusable (5607): they are what a client sends for an unset date
@@ -37,6 +37,8 @@ export interface ItemContext {
   poisoned: ReadonlySet<string>;
   errors: WireBatchError[];
   conversionKey: Ledger['conversionKey'];
+  /** How long after its creation a goal takes conversions (5615 before). */
+  goalWarmUpMs: number;
 }
 
 export type Fields = Record<string, unknown>;

@@ -57,6 +57,12 @@ export interface EmulatorOptions {
   seed?: number;
   /** Artificial latency per API call, in ms. @default 0 */
   latencyMs?: number;
+  /**
+   * How long after its creation a goal takes conversions; before, items for it answer 5615. The dry run
+   * sets it from CLOSELOOP_DRY_RUN_GOAL_DELAY.
+   * @default 2 hours (Microsoft's rule)
+   */
+  goalWarmUpMs?: number;
 }
 
 /**
