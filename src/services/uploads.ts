@@ -50,7 +50,8 @@ export function uploadView(u: Upload, rowStates?: Record<string, number>) {
  * The states of the uploads' rows now: the ledger's for the rows applied (queued rows become accepted,
  * rejected …), plus the rows the check rejected, which never enter the ledger. Not applied yet: the
  * check's counts. One query for a page of uploads; it counts their ledger rows through the
- * (upload_id, upload_row) index.
+ * (upload_id, upload_row) index: about 0.1 s per 100,000 rows (measured: 0.8–1.1 s for one upload of
+ * 1,000,000 rows on PostgreSQL, 0.4 s for 200,000 on PGlite).
  */
 export async function rowStates(
   ctx: ServiceContext,
