@@ -57,7 +57,7 @@ export function dashboardRoutes(ctx: ServiceContext, { target }: { target: 'emul
 npx closeloop goals add --name Purchase --revenue variable --value 10 --currency USD
 curl -H "Authorization: Bearer $KEY" -F file=@conversions.csv http://localhost:8787/api/v1/uploads</pre>
     <p>API: <code>/api/v1/goals</code>, <code>/api/v1/uploads</code>, <code>/api/v1/conversions</code>,
-      <code>/api/v1/adjustments</code>, <code>/api/v1/submissions</code>, <code>/api/v1/accounts</code> · Snippet: <code>/snippet.js</code> · Health: <a href="/health">/health</a></p>
+      <code>/api/v1/adjustments</code>, <code>/api/v1/status</code>, <code>/api/v1/submissions</code>, <code>/api/v1/accounts</code> · Snippet: <code>/snippet.js</code> · Health: <a href="/health">/health</a></p>
   </body>
 </html>`);
   });

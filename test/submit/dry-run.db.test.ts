@@ -4,6 +4,7 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import type { Database } from '../../src/db/client.ts';
 import { resultPage, resultRecord, resultsCsv } from '../../src/ingest/results.ts';
 import { createLogger } from '../../src/log.ts';
+import { createEmulator } from '../../src/msads/emulator/index.ts';
 import { submitBatch } from '../../src/services/api-batches.ts';
 import { createGoal } from '../../src/services/goals.ts';
 import { queueStatus, statusSetup } from '../../src/services/status.ts';
@@ -144,6 +145,13 @@ describe('the dry run takes conversions at once', () => {
 });
 
 describe('CLOSELOOP_DRY_RUN_GOAL_DELAY', () => {
+  it('reaches the emulator as goalWarmUpMs, which refuses a value that is not a whole number of ms ≥ 0', () => {
+    expect(() => createEmulator({ goalWarmUpMs: -1 })).toThrow(
+      'Emulator option goalWarmUpMs must be a whole number of ms ≥ 0; got -1',
+    );
+    expect(() => createEmulator({ goalWarmUpMs: 0 })).not.toThrow();
+  });
+
   it('reads 0, seconds, minutes and hours up to 2 hours, and refuses anything else by name', () => {
     expect(config().dryRunGoalDelayMs).toBe(0);
     expect(config('0').dryRunGoalDelayMs).toBe(0);
