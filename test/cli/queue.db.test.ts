@@ -91,7 +91,7 @@ describe('the queue from the command line (dry run)', () => {
       rowStates: { accepted: 2, held: 1 },
     });
     const bad = await runCli(['uploads', '--limit', 'lots'], env);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('limit must be a whole number from 1 to 1000; got NaN.');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--limit must be a whole number from 1 to 1000; got "lots".');
   }, 180_000);
 });

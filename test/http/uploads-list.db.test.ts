@@ -73,12 +73,12 @@ describe('GET /api/v1/uploads', () => {
     const byTime = await (await t.call('/api/v1/uploads?before=2026-06-01T10:00:00Z')).json();
     expect(byTime.uploads).toEqual([]);
     for (const [query, detail] of [
-      ['limit=1.5', 'limit must be a whole number from 1 to 1000; got 1.5.'],
-      ['limit=0', 'limit must be a whole number from 1 to 1000; got 0.'],
-      ['source=crm', 'source must be "file" or "api"; got "crm".'],
+      ['limit=1.5', 'Invalid query parameter: limit: must be a whole number from 1 to 1000.'],
+      ['limit=0', 'Invalid query parameter: limit: must be a whole number from 1 to 1000.'],
+      ['source=crm', 'Invalid query parameter: source: must be one of file, api.'],
       [
         'status=done',
-        'status must be one of previewing, previewed, applying, applied, applied_with_errors, failed; got "done".',
+        'Invalid query parameter: status: must be one of previewing, previewed, applying, applied, applied_with_errors, failed.',
       ],
       [
         'before=yesterday',

@@ -27,7 +27,10 @@ export const uploadsCommand: Command = {
       throw new CliError(
         `uploads takes no argument; got "${positionals[0]}".\n\nUsage: ${uploadsCommand.usage}`,
       );
-    const limit = values.limit === undefined ? 20 : Number(values.limit);
+    const limitText = values.limit === undefined ? '20' : String(values.limit);
+    if (!/^\d{1,4}$/.test(limitText))
+      throw new CliError(`--limit must be a whole number from 1 to 1000; got "${limitText}".`);
+    const limit = Number(limitText);
     const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
     return withDatabase(async (ctx) => {
       const page = await listUploads({
