@@ -189,8 +189,6 @@ async function rowsByGoal(ctx: ServiceContext, now: Date): Promise<Map<string, G
   const q = ctx.database.query;
   const customer = ctx.customerId;
   const oldest = ts(new Date(now.getTime() - maxConversionAgeMs));
-  const due = (alias: 'a' | 'c') =>
-    sql`(${sql.raw(alias)}.next_attempt_at is null or ${sql.raw(alias)}.next_attempt_at <= ${ts(now)})`;
   const [states, held, queued] = await Promise.all([
     q<{ goal_id: string; kind: string; state: string; n: number }>(sql`
       select goal_id, 'conversions' as kind, state, count(*)::int as n
@@ -215,21 +213,21 @@ async function rowsByGoal(ctx: ServiceContext, now: Date): Promise<Map<string, G
                 from adjustments a join conversions c on c.id = a.conversion_id
                where a.customer_id = ${customer} and a.state = 'held') h
        group by goal_id, reason`),
-    // Queued rows: due now (as the claim sees them), waiting for a retry, or adjustments whose
+    // Queued rows: due now (run_at, as the claim sees them), waiting for a retry, or adjustments whose
     // conversion is not accepted yet.
     q<{ goal_id: string; due: number; later: number; next: unknown; orphan: number }>(sql`
       select goal_id, sum(due)::int as due, sum(later)::int as later, min(next) as next, sum(orphan)::int as orphan
         from (select c.goal_id,
-                     (${due('c')} and c.conversion_time >= ${oldest})::int as due,
-                     (c.next_attempt_at > ${ts(now)})::int as later,
-                     case when c.next_attempt_at > ${ts(now)} then c.next_attempt_at end as next,
+                     (c.run_at <= ${ts(now)} and c.conversion_time >= ${oldest})::int as due,
+                     (c.run_at > ${ts(now)})::int as later,
+                     case when c.run_at > ${ts(now)} then c.run_at end as next,
                      0 as orphan
                 from conversions c where c.customer_id = ${customer} and c.state = 'queued'
               union all
               select c.goal_id,
-                     (c.state = 'accepted' and ${due('a')} and c.conversion_time >= ${oldest})::int,
-                     (c.state = 'accepted' and a.next_attempt_at > ${ts(now)})::int,
-                     case when c.state = 'accepted' and a.next_attempt_at > ${ts(now)} then a.next_attempt_at end,
+                     (c.state = 'accepted' and a.run_at <= ${ts(now)} and c.conversion_time >= ${oldest})::int,
+                     (c.state = 'accepted' and a.run_at > ${ts(now)})::int,
+                     case when c.state = 'accepted' and a.run_at > ${ts(now)} then a.run_at end,
                      (c.state <> 'accepted')::int
                 from adjustments a join conversions c on c.id = a.conversion_id
                where a.customer_id = ${customer} and a.state = 'queued') x
