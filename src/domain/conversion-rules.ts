@@ -1,3 +1,4 @@
+import { formatWindow } from './conversion-window.ts';
 import { goalWarmUpMs } from './goal.ts';
 import { clickWarmUpMs } from './held.ts';
 import { hashEmail, hashPhone, parseClickId, parseHashedEmail, parseHashedPhone } from './identifiers.ts';
@@ -45,6 +46,8 @@ export interface RuleContext {
   /** How times are read here: files take nine formats and zones; the API takes explicit offsets only. */
   parseTime: (text: string) => FieldResult<Date>;
   goal: (name: string) => GoalFacts | undefined;
+  /** A goal name that differs from `name` only in case or spacing, for "did you mean …?". */
+  similarGoal?: (name: string) => string | undefined;
   /** "Row 7" or "Item 3": where the row is, for messages. */
   where: string;
   /** How a field is named in messages: 'column C "Conversion Time"' or 'field conversionTime'. */
@@ -142,7 +145,14 @@ export function checkRow(cells: RowCells, ctx: RuleContext): CheckedRow {
       });
     } else {
       const goal = ctx.goal(name);
-      if (!goal) {
+      const meant = goal ? undefined : ctx.similarGoal?.(name);
+      if (!goal && meant !== undefined) {
+        problems.push({
+          code: 'UNKNOWN_GOAL',
+          field: 'conversionName',
+          message: `no offline conversion goal is named "${name}"; did you mean "${meant}"? Names must match exactly, case and spaces included`,
+        });
+      } else if (!goal) {
         problems.push({
           code: 'UNKNOWN_GOAL',
           field: 'conversionName',
@@ -232,7 +242,7 @@ export function checkRow(cells: RowCells, ctx: RuleContext): CheckedRow {
     out.status = 'expired';
     out.errorCode = 'OUTSIDE_CONVERSION_WINDOW';
     out.errorField = 'conversionTime';
-    out.message = `${ctx.where}, ${ctx.fieldLabel('conversionTime')}: the conversion came more than ${outsideWindow.conversionWindowMinutes} minutes (the goal's conversion window) after the click, so Microsoft would not count it (5617); it is kept here as expired and not sent.`;
+    out.message = `${ctx.where}, ${ctx.fieldLabel('conversionTime')}: the conversion came more than ${formatWindow(outsideWindow.conversionWindowMinutes)} (the goal's conversion window) after the click, so Microsoft would not count it (5617); it is kept here as expired and not sent.`;
     return out;
   }
   // The note that says why and until when is written when the row is shown (see domain/held.ts), so it

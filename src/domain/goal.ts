@@ -1,20 +1,20 @@
 import { z } from 'zod';
+import {
+  defaultConversionWindowMinutes,
+  maxConversionWindowMinutes,
+  parseWindow,
+} from './conversion-window.ts';
 import { refineName } from './names.ts';
 
-/** Microsoft: ConversionWindowInMinutes is 1 to 129,600 (90 days); default 43,200 (30 days). */
-export const maxConversionWindowMinutes = 129_600;
-export const defaultConversionWindowMinutes = 43_200;
+export {
+  defaultConversionWindowMinutes,
+  formatWindow,
+  maxConversionWindowMinutes,
+  parseWindow,
+} from './conversion-window.ts';
+
 /** Microsoft answers 5615 until a goal is 2 hours old; rows for younger goals are held until then. */
 export const goalWarmUpMs = 2 * 60 * 60 * 1000;
-
-/** "90d", "12h", "30m" or a plain number of minutes → minutes. */
-export function parseWindow(text: string): number | undefined {
-  const m = /^\s*(\d+)\s*(d|h|m|days?|hours?|minutes?)?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = (m[2] ?? 'm')[0]!.toLowerCase();
-  return unit === 'd' ? n * 1440 : unit === 'h' ? n * 60 : n;
-}
 
 const windowField = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const minutes = typeof v === 'number' ? v : parseWindow(v);

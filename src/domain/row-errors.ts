@@ -16,6 +16,10 @@ export const rowErrorCodes = {
       'The Excel workbook unpacks to far more data than 100,000 rows of the template need (damaged, or built to exhaust the service).',
   },
   INVALID_PARAMETERS_ROW: { scope: 'file', summary: 'The Parameters row is not understood.' },
+  WRONG_FILE_KIND: {
+    scope: 'file',
+    summary: 'Adjustments were asked for and the file holds conversions, or the other way round.',
+  },
   INTERRUPTED: {
     scope: 'file',
     summary:

@@ -1,6 +1,6 @@
 import { quote } from './quote.ts';
 import { type FieldResult, fail, ok } from './result.ts';
-import { acceptedTimeZones, parseTimeZoneSpec, type TimeZoneSpec } from './timezones.ts';
+import { acceptedTimeZones, parseTimeZoneSpec, type TimeZoneSpec, unknownZoneMessage } from './timezones.ts';
 import { pad2 } from './utc.ts';
 import { resolveNamed } from './zone-offsets.ts';
 
@@ -21,10 +21,11 @@ const minuteMs = 60_000;
 const examples = 'write it like 06/01/2017 1:00:00 PM or 2017-06-01 13:00:00';
 const zoneHint = `optionally followed by ${acceptedTimeZones}`;
 
-// yyyy-MM-dd HH:mm:ss and yyyy-MM-ddTHH:mm:ss; single digits and fractional seconds (dropped) tolerated.
-const isoPrefix = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt]|\s+)(\d{1,2}):(\d{2}):(\d{2})(?:[.,]\d+)?/;
+// yyyy-MM-dd HH:mm:ss and yyyy-MM-ddTHH:mm:ss; single digits and fractional seconds (dropped, with a
+// note) tolerated.
+const isoPrefix = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt]|\s+)(\d{1,2}):(\d{2}):(\d{2})([.,]\d+)?/;
 // MM/dd/yyyy hh:mm:ss tt and MM/dd/yyyy HH:mm:ss (the AM/PM is read from what follows).
-const usPrefix = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?/;
+const usPrefix = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})(\.\d+)?/;
 // MMM dd, yyyy hh:mm:ss tt ("Jun 01, 2017 1:00:00 PM"); full English month names tolerated.
 const monthNamePrefix = /^([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4}),?\s+(\d{1,2}):(\d{2}):(\d{2})/;
 // What may follow the clock time: AM/PM (not the start of a zone name such as AmsterdamBerlin…).
@@ -47,6 +48,27 @@ interface WallTime {
   hour: number;
   minute: number;
   second: number;
+  /** The fraction of a second as written (".5"), when it is not zero; it is dropped, with a note. */
+  fraction?: string;
+}
+
+/**
+ * Microsoft's formats have whole seconds and a conversion is identified to the second, so a fraction
+ * is dropped, never rounded (rounding 59.5 would move the conversion into the next minute, or day). A
+ * zero fraction (".000", what JavaScript's toISOString writes) changes nothing and is not worth a note.
+ */
+function fractionOf(text: string | undefined): string | undefined {
+  return text && /[1-9]/.test(text) ? text.replace(',', '.') : undefined;
+}
+
+function droppedFractionNote(text: string, wall: WallTime): string {
+  return `${quote(text)} has a fraction of a second (${wall.fraction}), which was dropped: Microsoft takes whole seconds, so ${pad2(wall.hour)}:${pad2(wall.minute)}:${pad2(wall.second)} is used (two conversions in the same second are one).`;
+}
+
+/** The result with the fraction note, if a fraction was dropped. */
+function withFractionNote(result: FieldResult<Date>, text: string, wall: WallTime): FieldResult<Date> {
+  if (!result.ok || wall.fraction === undefined) return result;
+  return ok(result.value, [...(result.notes ?? []), droppedFractionNote(text, wall)]);
 }
 
 /**
@@ -78,12 +100,7 @@ export function parseConversionTime(text: string, fallbackZone: TimeZoneSpec | u
     // seconds ("13:00:000") is a typo, not a zone.
     if (!/^[\s+\-Zz]/.test(rest)) return fail('INVALID_TIME_FORMAT', unreadableTimeMessage(trimmed));
     const zone = parseTimeZoneSpec(rest);
-    if (!zone.ok) {
-      return fail(
-        'INVALID_TIME_ZONE',
-        `The time zone ${quote(rest.trim())} after the time ${quote(trimmed)} is not recognized; write ${acceptedTimeZones}.`,
-      );
-    }
+    if (!zone.ok) return fail('INVALID_TIME_ZONE', unknownZoneMessage(rest.trim(), trimmed));
     cellZone = zone.value;
   }
 
@@ -106,11 +123,11 @@ export function parseConversionTime(text: string, fallbackZone: TimeZoneSpec | u
   const zone = cellZone ?? fallbackZone ?? utc;
   switch (zone.kind) {
     case 'utc':
-      return ok(new Date(wallMs));
+      return withFractionNote(ok(new Date(wallMs)), trimmed, wall);
     case 'offset':
-      return ok(new Date(wallMs - zone.minutes * minuteMs));
+      return withFractionNote(ok(new Date(wallMs - zone.minutes * minuteMs)), trimmed, wall);
     case 'named':
-      return resolveNamed(wallMs, zone, trimmed);
+      return withFractionNote(resolveNamed(wallMs, zone, trimmed), trimmed, wall);
   }
 }
 
@@ -120,18 +137,34 @@ const utc: TimeZoneSpec = { kind: 'utc' };
 function readWallTime(text: string): { wall: WallTime; length: number; slashes: boolean } | string {
   const iso = isoPrefix.exec(text);
   if (iso) {
-    const [all, y, mo, d, h, mi, s] = iso;
+    const [all, y, mo, d, h, mi, s, f] = iso;
     return {
-      wall: { year: +y!, month: +mo!, day: +d!, hour: +h!, minute: +mi!, second: +s! },
+      wall: {
+        year: +y!,
+        month: +mo!,
+        day: +d!,
+        hour: +h!,
+        minute: +mi!,
+        second: +s!,
+        fraction: fractionOf(f),
+      },
       length: all!.length,
       slashes: false,
     };
   }
   const us = usPrefix.exec(text);
   if (us) {
-    const [all, mo, d, y, h, mi, s] = us;
+    const [all, mo, d, y, h, mi, s, f] = us;
     return {
-      wall: { year: +y!, month: +mo!, day: +d!, hour: +h!, minute: +mi!, second: +s! },
+      wall: {
+        year: +y!,
+        month: +mo!,
+        day: +d!,
+        hour: +h!,
+        minute: +mi!,
+        second: +s!,
+        fraction: fractionOf(f),
+      },
       length: all!.length,
       slashes: true,
     };
@@ -205,9 +238,9 @@ function pad(n: number, width: number): string {
 
 // ---- API times and output --------------------------------------------------------------------------
 
-// RFC 3339 / ISO 8601 with seconds and a required Z or ±hh[:mm] offset; fractions are dropped.
+// RFC 3339 / ISO 8601 with seconds and a required Z or ±hh[:mm] offset; fractions are dropped (noted).
 const apiPattern =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})([.,]\d+)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
 const apiExample = '2026-01-02T03:04:05Z or 2026-01-02T03:04:05+01:00';
 
 /** Reads a time from the JSON API: ISO 8601 with an explicit offset or Z, nothing else. */
@@ -222,7 +255,7 @@ export function parseApiTime(text: string): FieldResult<Date> {
       `${quote(trimmed)} is not an ISO 8601 time with an offset; send it like ${apiExample}.`,
     );
   }
-  if (m[7] === undefined && m[8] === undefined) {
+  if (m[8] === undefined && m[9] === undefined) {
     return fail(
       'INVALID_TIME_FORMAT',
       `${quote(trimmed)} has no UTC offset, so the instant is unknown; add Z for UTC or an offset, e.g. ${trimmed}Z or ${trimmed}+01:00.`,
@@ -235,21 +268,22 @@ export function parseApiTime(text: string): FieldResult<Date> {
     hour: +m[4]!,
     minute: +m[5]!,
     second: +m[6]!,
+    fraction: fractionOf(m[7]),
   };
   const invalid = checkWallTime(wall, trimmed, false);
   if (invalid) return fail('INVALID_DATE', invalid);
   let offset = 0;
-  if (m[8] !== undefined) {
-    const hours = +m[9]!;
-    const minutes = m[10] === undefined ? 0 : +m[10];
+  if (m[9] !== undefined) {
+    const hours = +m[10]!;
+    const minutes = m[11] === undefined ? 0 : +m[11];
     if (minutes > 59 || hours * 60 + minutes > 14 * 60) {
       return fail(
         'INVALID_TIME_ZONE',
         `The offset in ${quote(trimmed)} is not a real UTC offset; use -12:00 to +14:00 or Z.`,
       );
     }
-    offset = (m[8] === '-' ? -1 : 1) * (hours * 60 + minutes);
+    offset = (m[9] === '-' ? -1 : 1) * (hours * 60 + minutes);
   }
   const wallMs = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
-  return ok(new Date(wallMs - offset * minuteMs));
+  return withFractionNote(ok(new Date(wallMs - offset * minuteMs)), trimmed, wall);
 }

@@ -1,5 +1,6 @@
 import { quote } from './quote.ts';
 import { type FieldResult, fail, ok } from './result.ts';
+import { suggestTimeZone } from './zone-suggestions.ts';
 
 /**
  * Microsoft Advertising `TimeZoneType` (Customer Management, 75 values) → IANA zone, as chosen in
@@ -176,8 +177,15 @@ export function parseTimeZoneSpec(text: string): FieldResult<TimeZoneSpec> {
   if (named) return ok({ kind: 'named', name: named.name, iana: named.iana });
 
   if (trimmed === '') return fail('INVALID_TIME_ZONE', `The time zone is empty; write ${acceptedTimeZones}.`);
-  return fail(
-    'INVALID_TIME_ZONE',
-    `The time zone ${quote(trimmed)} is not recognized; write ${acceptedTimeZones}.`,
-  );
+  return fail('INVALID_TIME_ZONE', unknownZoneMessage(trimmed));
+}
+
+/** Why a zone is not taken and, when it is a zone written another way, the Microsoft name to write. */
+export function unknownZoneMessage(zone: string, after?: string): string {
+  const suggestion = suggestTimeZone(zone);
+  const where = after === undefined ? '' : ` after the time ${quote(after)}`;
+  const lead = `The time zone ${quote(zone)}${where} is not recognized`;
+  return suggestion
+    ? `${lead}. ${suggestion} \`closeloop timezones\` lists Microsoft's time zones.`
+    : `${lead}; write ${acceptedTimeZones} (\`closeloop timezones\` lists them).`;
 }

@@ -239,3 +239,16 @@ export function parseCurrency(text: string): FieldResult<string> {
     `${quote(trimmed)} is not a currency code; write a three-letter code from ${listed}, e.g. USD.`,
   );
 }
+
+/**
+ * A value as people write money: the database keeps three decimals (numeric(15,3) gives "129.900"), so
+ * trailing zeros go, and a value with cents keeps two decimals: 129.90, 45, 0.125.
+ */
+export function formatValue(value: string | number): string {
+  const text = typeof value === 'number' ? String(value) : value;
+  const m = /^(-?\d+)(?:\.(\d*?)0*)?$/.exec(text);
+  if (!m) return text;
+  const [, whole, decimals = ''] = m;
+  if (decimals === '') return whole!;
+  return `${whole}.${decimals.padEnd(2, '0')}`;
+}

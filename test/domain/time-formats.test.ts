@@ -232,9 +232,7 @@ describe('parseConversionTime: problems', () => {
 
   it.each([
     ['2017-06-01 13:00:00 Eastern', '"Eastern"'],
-    ['2017-06-01 13:00:00 America/New_York', '"America/New_York"'],
     ['2017-06-01 13:00:00+1500', '"+1500"'],
-    ['06/01/2017 1:00:00 PM EST', '"EST"'],
   ])('refuses the zone in %j', (text, quoted) => {
     const message = expectFail(parseConversionTime(text, eastern), 'INVALID_TIME_ZONE');
     expect(message).toContain(quoted);
