@@ -5,6 +5,7 @@ import {
   columnTitles,
   defaultMaxCellLength,
   defaultMaxRows,
+  headerKind,
   identifierColumns,
   matchHeader,
   type ReadOptions,
@@ -53,7 +54,8 @@ const plural = (n: number, one: string, many: string) =>
  */
 export class TemplateAssembler {
   done = false;
-  private readonly kind: TemplateKind;
+  /** The kind asked for, if any; once the header is read, the file's kind. */
+  private kind: TemplateKind | undefined;
   private readonly maxRows: number;
   private readonly maxCellLength: number;
   private header: TemplateHeader | undefined;
@@ -99,8 +101,8 @@ export class TemplateAssembler {
       return fileError(
         'EMPTY_FILE',
         this.sawParameters
-          ? `The file has a Parameters row (row ${this.parametersRow}) but no header row and no data rows. The next row must be the header: ${templateHeaderLine(this.kind)}`
-          : `The file is empty. It needs a header row (${templateHeaderLine(this.kind)}) followed by one row per ${this.noun()}.`,
+          ? `The file has a Parameters row (row ${this.parametersRow}) but no header row and no data rows. The next row must be the header: ${templateHeaderLine(this.kind ?? 'conversions')}`
+          : `The file is empty. It needs a header row (${templateHeaderLine(this.kind ?? 'conversions')}) followed by one row per ${this.noun()}.`,
       );
     }
     if (this.dataRows === 0) {
@@ -113,7 +115,7 @@ export class TemplateAssembler {
   }
 
   private noun() {
-    return this.kind === 'conversions' ? 'conversion' : 'adjustment';
+    return this.kind === 'adjustments' ? 'adjustment' : 'conversion';
   }
 
   private stop(event: TemplateEvent): TemplateEvent {
@@ -198,12 +200,16 @@ export class TemplateAssembler {
       }
       firstAt.set(column, i);
     }
-    const missing = requiredColumns[this.kind].filter((column) => !firstAt.has(column));
+    const kind = headerKind(columns);
+    if (this.kind !== undefined && this.kind !== kind)
+      return this.stop(wrongKind(record.row, this.kind, kind, names, columns));
+    this.kind = kind;
+    const missing = requiredColumns[kind].filter((column) => !firstAt.has(column));
     const hasIdentifier = firstAt.has('clickId') || identifierColumns.some((column) => firstAt.has(column));
     if (missing.length > 0 || !hasIdentifier) {
       return this.stop(this.missingColumns(record.row, names, columns, missing, hasIdentifier));
     }
-    const header: TemplateHeader = { headerRow: record.row, columns, names, unknownColumns };
+    const header: TemplateHeader = { headerRow: record.row, kind, columns, names, unknownColumns };
     if (this.timeZone !== undefined) header.timeZone = this.timeZone;
     this.header = header;
     return { type: 'header', header };
@@ -231,7 +237,7 @@ export class TemplateAssembler {
       columns.every((column) => column === null)
         ? 'None of its cells is a column name closeloop knows: the first row (after an optional Parameters:TimeZone=… row) must be the header row.'
         : '',
-      `${this.kind === 'conversions' ? 'A conversions' : 'An adjustments'} file starts with this header: ${templateHeaderLine(this.kind)}`,
+      `${this.kind === 'adjustments' ? 'An adjustments' : 'A conversions'} file starts with this header: ${templateHeaderLine(this.kind ?? 'conversions')}`,
     ];
     return fileError('MISSING_REQUIRED_COLUMN', lines.filter((line) => line !== '').join(' '));
   }
@@ -286,6 +292,27 @@ export class TemplateAssembler {
     }
     return { type: 'row', row, cells };
   }
+}
+
+/** A file of the other kind than the one asked for: say which it is, and how to import it. */
+function wrongKind(
+  row: number,
+  asked: TemplateKind,
+  found: TemplateKind,
+  names: string[],
+  columns: (CanonicalColumn | null)[],
+): TemplateEvent {
+  if (found === 'adjustments') {
+    const which = names.filter((_, i) => columns[i] === 'adjustmentType' || columns[i] === 'adjustmentTime');
+    return fileError(
+      'WRONG_FILE_KIND',
+      `This is an adjustments file: its header row (row ${row}) has ${which.map((n) => `"${n}"`).join(' and ')}, but it was imported as conversions. Import it as adjustments (closeloop import --adjustments, or kind=adjustments), or leave the kind out and closeloop reads the header.`,
+    );
+  }
+  return fileError(
+    'WRONG_FILE_KIND',
+    `This is a conversions file: its header row (row ${row}) has no Adjustment Type and no Adjustment Time column, but it was imported as ${asked}. Import it as conversions (without --adjustments, or kind=conversions); an adjustments file starts with this header: ${templateHeaderLine('adjustments')}`,
+  );
 }
 
 function isBlank(record: RawRecord): boolean {

@@ -1,19 +1,24 @@
 import type { Upload } from '../db/schema/index.ts';
 import { checkRow, type GoalFacts, type RowField } from '../domain/conversion-rules.ts';
+import { goalDirectory } from '../domain/goal-names.ts';
 import { parseConversionTime } from '../domain/time.ts';
 import { parseTimeZoneSpec, type TimeZoneSpec } from '../domain/timezones.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { listGoals } from '../services/goals.ts';
 import { readTemplate } from './read-file.ts';
-import { checkedToRow, createUpload, failUpload, finishPreview, rowWriter } from './stage.ts';
+import { checkedToRow, createUpload, failUpload, finishPreview, rowWriter, setUploadKind } from './stage.ts';
 import { columnLetter, columnTitles, type TemplateHeader, type TemplateKind } from './template.ts';
 
 export interface PreviewOptions {
   ctx: ServiceContext;
   input: NodeJS.ReadableStream | AsyncIterable<Uint8Array | string>;
   filename: string;
-  kind: TemplateKind;
+  /**
+   * What the file must hold; a file of the other kind is refused (WRONG_FILE_KIND).
+   * @default what its header says: adjustments with an Adjustment Type or Adjustment Time column
+   */
+  kind?: TemplateKind;
   /** Called every 5,000 rows and at the end with the number of data rows read. */
   onProgress?: (rowsRead: number) => void;
   /** Rows allowed in one upload. @default 100_000 (Microsoft's limit; tests lower it) */
@@ -33,8 +38,9 @@ export async function previewUpload({
   maxRows,
 }: PreviewOptions): Promise<Upload> {
   const now = ctx.now();
-  const goalsByName = new Map<string, GoalFacts>((await listGoals({ ctx })).map((g) => [g.name, g]));
-  const upload = await createUpload(ctx, { kind, filename, source: 'file' });
+  const goals = goalDirectory<GoalFacts>(await listGoals({ ctx }));
+  // Until the header is read, an upload without a kind is taken for conversions.
+  let upload = await createUpload(ctx, { kind: kind ?? 'conversions', filename, source: 'file' });
   const writer = rowWriter(ctx, upload.id);
   let header: TemplateHeader | undefined;
   let zone: TimeZoneSpec | undefined;
@@ -55,9 +61,11 @@ export async function previewUpload({
     inputFailed = true;
   });
   try {
-    for await (const event of readTemplate(watched, { kind, filename, ...(maxRows ? { maxRows } : {}) })) {
+    const options = { filename, ...(kind ? { kind } : {}), ...(maxRows ? { maxRows } : {}) };
+    for await (const event of readTemplate(watched, options)) {
       if (event.type === 'header') {
         header = event.header;
+        upload = await setUploadKind(ctx, upload, header.kind);
         if (header.timeZone !== undefined) {
           const z = parseTimeZoneSpec(header.timeZone);
           if (!z.ok) {
@@ -91,10 +99,11 @@ export async function previewUpload({
         });
       } else {
         const checked = checkRow(event.cells, {
-          kind,
+          kind: upload.kind,
           now,
           parseTime: (text) => parseConversionTime(text, zone),
-          goal: (name) => goalsByName.get(name),
+          goal: goals.find,
+          similarGoal: goals.similar,
           where: `Row ${event.row}`,
           fieldLabel: label,
         });

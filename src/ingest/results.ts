@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, lt, notLike, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import {
   adjustments,
@@ -11,6 +11,7 @@ import {
 } from '../db/schema/index.ts';
 import { heldNote } from '../domain/held.ts';
 import { formatUtc } from '../domain/utc.ts';
+import { formatValue } from '../domain/values.ts';
 
 export const resultColumns = [
   'Row',
@@ -56,13 +57,19 @@ export interface ResultRow {
  */
 const storedHeldNote =
   /\s*held until \S+Z: Microsoft takes conversions 2 hours after the goal was created and 1 hour after the click; closeloop sends it then\.?/;
+/** How that stored note starts; it came after the row's other notes. */
+const storedHeldNoteStart = 'held until ';
+
+/** What the row's check noted (a dropped fraction of a second, an ambiguous local time), or null. */
+export function checkNotes(r: Pick<UploadRow, 'notes'>): string | null {
+  return r.notes?.replace(storedHeldNote, '').trim() || null;
+}
 
 /** The row's notes: why and until when it is held (only while it is), then what its check noted. */
 function notesOf(r: UploadRow, status: string, heldUntil: Date | null, errorCode: string | null) {
   const held =
     status === 'held' && heldUntil ? heldNote({ heldUntil, clickTime: r.clickTime, errorCode }) : null;
-  const checked = r.notes?.replace(storedHeldNote, '').trim() || null;
-  return [held, checked].filter(Boolean).join(' ') || null;
+  return [held, checkNotes(r)].filter(Boolean).join(' ') || null;
 }
 
 /** One result row as the API, the CLI (--json) and the CSV show it. */
@@ -90,7 +97,7 @@ export function resultRecord({
     conversionName: r.goalName,
     clickId: r.clickId,
     conversionTimeUtc: r.conversionTime ? formatUtc(r.conversionTime) : null,
-    value: r.value,
+    value: r.value === null ? null : formatValue(r.value),
     currency: r.currency,
     adjustmentType: r.adjustmentType,
     adjustmentTimeUtc: r.adjustmentTime ? formatUtc(r.adjustmentTime) : null,
@@ -111,7 +118,14 @@ export async function resultPage(
     after = -1,
     limit = pageSize,
     statuses,
-  }: { after?: number; limit?: number; statuses?: readonly string[] } = {},
+    noted,
+  }: {
+    after?: number;
+    limit?: number;
+    statuses?: readonly string[];
+    /** Only rows whose check noted something (a dropped fraction of a second, …): see `checkNotes`. */
+    noted?: boolean;
+  } = {},
 ): Promise<ResultRow[]> {
   // Both ledger tables have id, state, upload_id and upload_row, which is all this reads.
   const ledger = (upload.kind === 'conversions' ? conversions : adjustments) as typeof conversions;
@@ -135,6 +149,9 @@ export async function resultPage(
         eq(uploadRows.uploadId, upload.id),
         gt(uploadRows.row, after),
         statuses && statuses.length > 0 ? inArray(state, [...statuses]) : undefined,
+        noted
+          ? and(isNotNull(uploadRows.notes), notLike(uploadRows.notes, `${storedHeldNoteStart}%`))
+          : undefined,
       ),
     )
     .orderBy(asc(uploadRows.row))
@@ -145,7 +162,7 @@ export async function resultPage(
 export async function* uploadResultRows(
   database: Database,
   upload: Pick<Upload, 'id' | 'kind'>,
-  options: { errorsOnly?: boolean } = {},
+  options: { errorsOnly?: boolean; noted?: boolean } = {},
 ): AsyncGenerator<ResultRow> {
   // API batches number their items from 0, files their rows from 1.
   let after = -1;
@@ -153,6 +170,7 @@ export async function* uploadResultRows(
     const page = await resultPage(database, upload, {
       after,
       ...(options.errorsOnly ? { statuses: errorStatuses } : {}),
+      ...(options.noted ? { noted: true } : {}),
     });
     yield* page;
     if (page.length < pageSize) return;

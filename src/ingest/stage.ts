@@ -223,6 +223,21 @@ export async function finishPreview(
 }
 
 /** The whole upload is refused: keep it with its reason, drop its rows so nothing of it can be applied. */
+/** The upload's kind, once its header said what the file holds (see headerKind). */
+export async function setUploadKind(
+  ctx: ServiceContext,
+  upload: Upload,
+  kind: 'conversions' | 'adjustments',
+): Promise<Upload> {
+  if (upload.kind === kind) return upload;
+  const [changed] = await ctx.database.db
+    .update(uploads)
+    .set({ kind })
+    .where(eq(uploads.id, upload.id))
+    .returning();
+  return changed!;
+}
+
 export async function failUpload(
   ctx: ServiceContext,
   upload: Upload,

@@ -58,6 +58,17 @@ export const templateColumns: Record<TemplateKind, CanonicalColumn[]> = {
   ],
 };
 
+/**
+ * The kind of file a header is: one with an Adjustment Type or Adjustment Time column is an adjustments
+ * file (Microsoft's adjustments template is the conversions one plus those columns). Read as conversions,
+ * such a file would look like the conversions it adjusts, and every row would be a duplicate.
+ */
+export function headerKind(columns: readonly (CanonicalColumn | null)[]): TemplateKind {
+  return columns.includes('adjustmentType') || columns.includes('adjustmentTime')
+    ? 'adjustments'
+    : 'conversions';
+}
+
 export function templateHeaderLine(kind: TemplateKind): string {
   return templateColumns[kind].map((column) => columnTitles[column]).join(',');
 }
@@ -118,6 +129,8 @@ export function columnLetter(index0: number): string {
 export interface TemplateHeader {
   /** 1-based row number of the header row. */
   headerRow: number;
+  /** What the file holds, as its header says (`headerKind`). */
+  kind: TemplateKind;
   /** By column position; null = a column closeloop does not use. */
   columns: (CanonicalColumn | null)[];
   /** The header cells as written (trimmed). */
@@ -135,7 +148,11 @@ export type TemplateEvent =
   | { type: 'fileError'; code: RowErrorCode; message: string };
 
 export interface ReadOptions {
-  kind: TemplateKind;
+  /**
+   * What the file must hold; a file of the other kind is refused (WRONG_FILE_KIND).
+   * @default the kind its header says (`headerKind`)
+   */
+  kind?: TemplateKind;
   /**
    * Data rows allowed in one upload; one more refuses the whole file.
    * @default 100_000 (Microsoft's limit per upload, DESIGN.md)

@@ -219,6 +219,10 @@ describe('whole-file codes', () => {
     ['MISSING_REQUIRED_COLUMN', 'Conversion Name,Conversion Value\nPurchase,1'],
     ['DUPLICATE_COLUMN', 'Microsoft Click Id,Conversion Name,Conversion Time,Conversion Time\nx,y,z,w'],
     [
+      'WRONG_FILE_KIND',
+      'Microsoft Click Id,Conversion Name,Conversion Time,Adjustment Type,Adjustment Time\nx,y,z,Retract,w',
+    ],
+    [
       'INVALID_PARAMETERS_ROW',
       `Parameters:TimeZone=Atlantis\n${header}\n${click('a')},Purchase,2026-06-10 10:00:00,,`,
     ],

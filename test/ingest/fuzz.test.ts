@@ -88,7 +88,13 @@ function generate(rng: Rng, shape: Shape): Generated {
   }
   if (rng.chance(0.2)) blank();
   push(titles.join(d));
-  const header = { headerRow: row, columns: [...columns], names: [...titles], unknownColumns: [] };
+  const header = {
+    headerRow: row,
+    kind: 'conversions' as const,
+    columns: [...columns],
+    names: [...titles],
+    unknownColumns: [],
+  };
   expected.push({ type: 'header', header: timeZone === undefined ? header : { ...header, timeZone } });
   const count = rng.int(1, 20);
   for (let i = 0; i < count; i++) {

@@ -29,6 +29,7 @@ describe('readCsvTemplate: the template', () => {
         type: 'header',
         header: {
           headerRow: 2,
+          kind: 'conversions',
           columns: ['clickId', 'conversionName', 'conversionTime', 'conversionValue', 'conversionCurrency'],
           names: [
             'Microsoft Click Id',
@@ -233,8 +234,11 @@ describe('readCsvTemplate: file errors', () => {
   });
 
   it('MISSING_REQUIRED_COLUMN for adjustments names every missing column', async () => {
-    const error = fileError(await readCsv(`${conversionsHeader}\n${line}\n`, { kind: 'adjustments' }));
-    expect(error.message).toContain('has no Adjustment Type, no Adjustment Time column');
+    const error = fileError(
+      await readCsv('Microsoft Click Id,Adjustment Type\nx,Retract\n', { kind: 'adjustments' }),
+    );
+    expect(error.code).toBe('MISSING_REQUIRED_COLUMN');
+    expect(error.message).toContain('has no Conversion Name, no Conversion Time, no Adjustment Time column');
     expect(error.message).toContain('An adjustments file starts with this header');
   });
 

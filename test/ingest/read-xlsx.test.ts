@@ -53,6 +53,7 @@ describe('readXlsxTemplate', () => {
         type: 'header',
         header: {
           headerRow: 2,
+          kind: 'conversions',
           columns: ['clickId', 'conversionName', 'conversionTime', 'conversionValue', 'conversionCurrency'],
           names: headerRow,
           unknownColumns: [],

@@ -51,7 +51,8 @@ export function uploadRoutes(ctx: ServiceContext) {
       const query = queryParams(c, uploadQuery);
       let input: AsyncIterable<Uint8Array>;
       let filename: string;
-      let kind: (typeof kinds)[number];
+      // No kind: the file's header says (an Adjustment Type or Time column: adjustments).
+      let kind: (typeof kinds)[number] | undefined;
       if (type.startsWith('multipart/form-data')) {
         if (!c.req.raw.body)
           throw new AppError('validation_failed', 'The request has no body; send the file.');
@@ -67,14 +68,14 @@ export function uploadRoutes(ctx: ServiceContext) {
         }
         input = part.stream;
         filename = fields.data.filename ?? 'upload';
-        kind = fields.data.kind ?? query.kind ?? 'conversions';
+        kind = fields.data.kind ?? query.kind;
       } else {
         // A raw body is streamed straight into the reader: memory stays flat for a 100,000-row file.
         if (!c.req.raw.body)
           throw new AppError('validation_failed', 'The request has no body; send the CSV or XLSX file.');
         input = Readable.fromWeb(c.req.raw.body as never);
         filename = query.filename ?? (type.includes('spreadsheetml') ? 'upload.xlsx' : 'upload.csv');
-        kind = query.kind ?? 'conversions';
+        kind = query.kind;
       }
       const upload = await previewUpload({ ctx, input, filename, kind });
       return c.json(uploadView(upload), upload.status === 'failed' ? 422 : 201);
