@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Upload } from '../db/schema/index.ts';
 import { checkRow, type GoalFacts, type RowCells, type RowField } from '../domain/conversion-rules.ts';
+import { goalDirectory } from '../domain/goal-names.ts';
 import { parseApiTime } from '../domain/time.ts';
 import { applyUpload } from '../ingest/apply.ts';
 import { resultRecord, uploadResultRows } from '../ingest/results.ts';
@@ -74,7 +75,7 @@ export async function submitBatch({
       ? parsed.data.conversions
       : (parsed.data as { adjustments: RowCells[] }).adjustments;
   const now = ctx.now();
-  const goalsByName = new Map<string, GoalFacts>((await listGoals({ ctx })).map((g) => [g.name, g]));
+  const goals = goalDirectory<GoalFacts>(await listGoals({ ctx }));
   const staged: Upload = await createUpload(ctx, { kind, filename: `api-${kind}`, source: 'api' });
   const writer = rowWriter(ctx, staged.id);
   for (const [index, item] of items.entries()) {
@@ -83,7 +84,8 @@ export async function submitBatch({
       kind,
       now,
       parseTime: parseApiTime,
-      goal: (name) => goalsByName.get(name),
+      goal: goals.find,
+      similarGoal: goals.similar,
       where: `Item ${index}`,
       fieldLabel: (field: RowField) => `field ${field}`,
     });

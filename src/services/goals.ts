@@ -1,7 +1,8 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { type Goal, goals } from '../db/schema/index.ts';
 import { goalReadyAt } from '../domain/conversion-rules.ts';
 import { goalInputSchema, goalPatchSchema } from '../domain/goal.ts';
+import { goalDirectory, goalNameKey } from '../domain/goal-names.ts';
 import { nameProblem } from '../domain/names.ts';
 import { AppError } from '../errors.ts';
 import type { ServiceContext } from './context.ts';
@@ -51,35 +52,45 @@ export async function createGoal({ ctx, input }: { ctx: ServiceContext; input: u
   const parsed = goalInputSchema.safeParse(input);
   if (!parsed.success) throw validationError(parsed.error, 'goal');
   const g = parsed.data;
-  const { db } = ctx.database;
-  const existing = await db
-    .select({ id: goals.id })
-    .from(goals)
-    .where(and(eq(goals.customerId, ctx.customerId), eq(goals.name, g.name)));
-  if (existing.length > 0)
-    throw new AppError(
-      'conflict',
-      `A goal named "${g.name}" already exists (goal names are unique per customer).`,
-    );
-  const now = ctx.now();
-  const [row] = await db
-    .insert(goals)
-    .values({
-      customerId: ctx.customerId,
-      accountId: g.accountId ?? null,
-      name: g.name,
-      scope: g.scope,
-      revenueType: g.revenue.type,
-      revenueValue: g.revenue.value === undefined ? null : String(g.revenue.value),
-      currency: g.revenue.currency ?? null,
-      countType: g.countType,
-      conversionWindowMinutes: g.conversionWindow,
-      status: g.status,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
-  return row!;
+  // Microsoft treats names that differ only in case as one goal; checked under a lock per customer so
+  // that two processes cannot each add one spelling (the unique index only knows the exact name).
+  return ctx.database.db.transaction(async (tx) => {
+    // 7_361_010: closeloop's advisory lock class for goal names (see account-set.ts for the others).
+    await tx.execute(sql`select pg_advisory_xact_lock(7361010, hashtext(${ctx.customerId}))`);
+    // Compared here, not with SQL's lower(), which in the C locale folds ASCII only; a customer has
+    // tens of goals, not thousands.
+    const existing = await tx
+      .select({ name: goals.name })
+      .from(goals)
+      .where(eq(goals.customerId, ctx.customerId));
+    const taken = existing.find((e) => goalNameKey(e.name) === goalNameKey(g.name));
+    if (taken)
+      throw new AppError(
+        'conflict',
+        taken.name === g.name
+          ? `A goal named "${g.name}" already exists (goal names are unique per customer).`
+          : `A goal named "${taken.name}" already exists, and Microsoft treats goal names that differ only in case as the same goal; use "${taken.name}", or choose another name.`,
+      );
+    const now = ctx.now();
+    const [row] = await tx
+      .insert(goals)
+      .values({
+        customerId: ctx.customerId,
+        accountId: g.accountId ?? null,
+        name: g.name,
+        scope: g.scope,
+        revenueType: g.revenue.type,
+        revenueValue: g.revenue.value === undefined ? null : String(g.revenue.value),
+        currency: g.revenue.currency ?? null,
+        countType: g.countType,
+        conversionWindowMinutes: g.conversionWindow,
+        status: g.status,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    return row!;
+  });
 }
 
 export async function listGoals({ ctx }: { ctx: ServiceContext }): Promise<Goal[]> {
@@ -104,11 +115,15 @@ export async function getGoal({ ctx, idOrName }: { ctx: ServiceContext; idOrName
             isUuid(idOrName) ? eq(goals.id, idOrName) : eq(goals.name, idOrName),
           ),
         );
-  if (!row)
+  if (!row) {
+    const meant = isUuid(idOrName) ? undefined : goalDirectory(await listGoals({ ctx })).similar(idOrName);
     throw new AppError(
       'not_found',
-      `No goal "${idOrName}". List goals with GET /api/v1/goals or \`closeloop goals list\`.`,
+      meant
+        ? `No goal "${idOrName}"; did you mean "${meant}"? Names match exactly, case and spaces included.`
+        : `No goal "${idOrName}". List goals with GET /api/v1/goals or \`closeloop goals list\`.`,
     );
+  }
   return row;
 }
 
