@@ -1,3 +1,5 @@
+import { plural } from '../domain/plural.ts';
+
 /**
  * A progress line on a terminal (stderr), redrawn at most 10 times a second. When stderr is not a
  * terminal it is silent (logs and pipes stay clean) unless `force` is set: then it prints a plain line
@@ -28,7 +30,7 @@ export function progressBar(
       const done = Math.round(fraction * width);
       bar = `[${'#'.repeat(done)}${'-'.repeat(width - done)}] ${String(Math.round(fraction * 100)).padStart(3)}% `;
     }
-    const line = `${label} ${bar}${rows.toLocaleString('en-US')} rows, ${rate} rows/s`;
+    const line = `${label} ${bar}${plural(rows, 'row')}, ${rate} rows/s`;
     out.write(tty ? `\r${line}${final ? '\n' : ''}` : `${line}\n`);
   };
   return {

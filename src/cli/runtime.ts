@@ -1,17 +1,10 @@
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { type Database, openDatabase } from '../db/client.ts';
-import { AppError } from '../errors.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { CliError } from './cli-error.ts';
 
-/** A CLI failure: the message is printed as is, and the process exits with `exitCode`. */
-export class CliError extends Error {
-  override name = 'CliError';
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 2) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
+// Kept here too: commands import them from the runtime.
+export { CliError, explain } from './cli-error.ts';
 
 /**
  * Open the configured database for one command and close it afterwards, whatever happens: PGlite keeps
@@ -101,11 +94,4 @@ function closeOnSignal(database: Database): () => void {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
-}
-
-/** Domain errors become CLI errors with their message. */
-export function explain(err: unknown): CliError | undefined {
-  if (err instanceof CliError) return err;
-  if (err instanceof AppError) return new CliError(err.message, err.code === 'validation_failed' ? 2 : 1);
-  return undefined;
 }

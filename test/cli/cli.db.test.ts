@@ -101,7 +101,8 @@ describe('closeloop CLI', () => {
     expect(unknown.stderr).toContain('Unknown command "frobnicate"');
     const badOption = await runCli(['import', 'x.csv', '--nope'], env);
     expect(badOption.code).toBe(2);
-    expect(badOption.stderr).toContain("Unknown option '--nope'");
+    expect(badOption.stderr).toContain('Unknown option --nope for "closeloop import".');
+    expect(badOption.stderr).toContain('Usage: closeloop import FILE');
     const badEnv = await runCli(['goals', 'list'], { ...env, PORT: 'eighty' });
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toContain('PORT');

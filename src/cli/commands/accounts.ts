@@ -1,70 +1,99 @@
-import { createLogger } from '../../log.ts';
-import { type AccountView, listAccounts, registerAccount } from '../../services/accounts.ts';
-import { autoTagging } from '../../services/auto-tagging.ts';
-import { openSending } from '../../submit/runtime.ts';
+import type { AccountView } from '../../services/accounts.ts';
+import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CliError, withDatabase } from '../runtime.ts';
-import { withAccounts } from '../with-accounts.ts';
-import { accountForCli } from './account-arg.ts';
 
 const usage = `closeloop accounts list [--json]
        closeloop accounts add --name NAME --customer-id ID --account-id ID --client-id ID
                               --developer-token-env VAR [--client-secret-env VAR] [--refresh-token-env VAR]
                               [--api-base-url URL] [--oauth-token-url URL] [--calls-per-minute N] [--default]
+       closeloop accounts auto-tagging [--account ID] [--enable]`;
 
-  The account configured by MSADS_* appears by itself; add registers more, kept in the database.
-  Without any, closeloop runs a dry run against its built-in emulator: nothing reaches Microsoft.
+const details = `The account configured by MSADS_* appears by itself; add registers more, kept in the database.
+Without any, closeloop runs a dry run against its built-in emulator: nothing reaches Microsoft.
 
-  --customer-id, --account-id  Microsoft's numeric customer (manager) id and ad account id
-  --client-id                  the OAuth app registration (Azure) id
-  --*-env VAR                  the NAME of an environment variable holding that secret, so the secret
-                               stays out of your shell history and the process list, e.g.
-                                 read -rs DEV_TOKEN && export DEV_TOKEN
-                                 closeloop accounts add … --developer-token-env DEV_TOKEN
-                               Secrets are stored encrypted (CLOSELOOP_SECRET_KEY, or the key file).
-  --refresh-token-env VAR      a refresh token you already have; otherwise sign in afterwards with
-                               closeloop auth login --account ID
-  --api-base-url, --oauth-token-url  other hosts (e.g. the sandbox); default MSADS_API_BASE_URL and
-                               MSADS_OAUTH_TOKEN_URL
-  --calls-per-minute N         this account's rate limit (default MSADS_CALLS_PER_MINUTE)
-  --default                    send to this account when nothing names one
+Secrets are given as the NAME of an environment variable (--*-env), so they stay out of your shell
+history and the process list, e.g.
+  read -rs DEV_TOKEN && export DEV_TOKEN
+  closeloop accounts add … --developer-token-env DEV_TOKEN
+They are stored encrypted (CLOSELOOP_SECRET_KEY, or the key file).
 
-       closeloop accounts auto-tagging [--account ID] [--enable]
-
-  Reads MSCLKIDAutoTaggingEnabled from Microsoft (and stores it, so list and the dashboard can warn);
-  --enable turns it on. Without auto-tagging, ad clicks carry no msclkid and there is nothing to send.`;
+auto-tagging reads MSCLKIDAutoTaggingEnabled from Microsoft (and stores it, so list and the dashboard can
+warn); --enable turns it on. Without auto-tagging, ad clicks carry no msclkid and there is nothing to send.`;
 
 export const accountsCommand: Command = {
   name: 'accounts',
   summary: 'List and register Microsoft Advertising accounts; check or turn on MSCLKID auto-tagging.',
   usage,
+  details,
   options: {
-    json: { type: 'boolean' },
-    name: { type: 'string' },
-    'customer-id': { type: 'string' },
-    'account-id': { type: 'string' },
-    'client-id': { type: 'string' },
-    'developer-token-env': { type: 'string' },
-    'client-secret-env': { type: 'string' },
-    'refresh-token-env': { type: 'string' },
-    'api-base-url': { type: 'string' },
-    'oauth-token-url': { type: 'string' },
-    'calls-per-minute': { type: 'string' },
-    default: { type: 'boolean' },
-    account: { type: 'string' },
-    enable: { type: 'boolean' },
+    json: { type: 'boolean', description: 'list: print the accounts as JSON' },
+    name: { type: 'string', value: 'NAME', description: 'add: a name for the account' },
+    'customer-id': {
+      type: 'string',
+      value: 'ID',
+      description: "add: Microsoft's numeric customer (manager) id",
+    },
+    'account-id': { type: 'string', value: 'ID', description: "add: Microsoft's numeric ad account id" },
+    'client-id': { type: 'string', value: 'ID', description: 'add: the OAuth app registration (Azure) id' },
+    'developer-token-env': {
+      type: 'string',
+      value: 'VAR',
+      description: 'add: the environment variable holding the developer token',
+    },
+    'client-secret-env': {
+      type: 'string',
+      value: 'VAR',
+      description: "add: the environment variable holding the app's client secret (Web apps)",
+    },
+    'refresh-token-env': {
+      type: 'string',
+      value: 'VAR',
+      description:
+        'add: the environment variable holding a refresh token you already have; otherwise sign in afterwards with closeloop auth login --account ID',
+    },
+    'api-base-url': {
+      type: 'string',
+      value: 'URL',
+      description: 'add: another Campaign Management host, e.g. the sandbox (default MSADS_API_BASE_URL)',
+    },
+    'oauth-token-url': {
+      type: 'string',
+      value: 'URL',
+      description: 'add: another token endpoint (default MSADS_OAUTH_TOKEN_URL)',
+    },
+    'calls-per-minute': {
+      type: 'string',
+      value: 'N',
+      description: "add: this account's rate limit (default MSADS_CALLS_PER_MINUTE)",
+    },
+    default: { type: 'boolean', description: 'add: send to this account when nothing names one' },
+    account: {
+      type: 'string',
+      value: 'ID',
+      description: "auto-tagging: closeloop's or Microsoft's account id (default: the default account)",
+    },
+    enable: { type: 'boolean', description: 'auto-tagging: turn MSCLKID auto-tagging on' },
   },
   async run({ values, positionals }) {
     const [sub] = positionals;
-    if (sub === 'list')
+    if (sub === 'list') {
+      const [{ withAccounts }, { listAccounts }] = await Promise.all([
+        import('../with-accounts.ts'),
+        import('../../services/accounts.ts'),
+      ]);
       return withAccounts(async (ctx) => {
         const list = await listAccounts({ ctx });
         if (values.json) console.log(JSON.stringify(list, null, 2));
         else console.log(accountTable(list));
         return 0;
       });
+    }
     if (sub === 'add') {
       const input = addInput(values);
+      const [{ withAccounts }, { registerAccount }] = await Promise.all([
+        import('../with-accounts.ts'),
+        import('../../services/accounts.ts'),
+      ]);
       return withAccounts(async (ctx, _config, secrets) => {
         const account = await registerAccount({ ctx, secrets, input });
         console.log(
@@ -75,7 +104,15 @@ export const accountsCommand: Command = {
         return 0;
       });
     }
-    if (sub === 'auto-tagging')
+    if (sub === 'auto-tagging') {
+      const [{ withDatabase }, { createLogger }, { autoTagging }, { openSending }, { accountForCli }] =
+        await Promise.all([
+          import('../runtime.ts'),
+          import('../../log.ts'),
+          import('../../services/auto-tagging.ts'),
+          import('../../submit/runtime.ts'),
+          import('./account-arg.ts'),
+        ]);
       return withDatabase(async (ctx, config) => {
         const sending = await openSending(
           ctx,
@@ -94,6 +131,7 @@ export const accountsCommand: Command = {
         if (view.autoTaggingWarning && !view.autoTagging) console.log(view.autoTaggingWarning);
         return view.autoTagging ? 0 : 1;
       });
+    }
     throw new CliError(`Unknown accounts subcommand ${sub ? `"${sub}"` : '(none)'}.\n\nUsage: ${usage}`);
   },
 };

@@ -7,12 +7,10 @@ import {
   parseAuthorizationResponse,
 } from '../../msads/consent.ts';
 import type { Secrets } from '../../secrets.ts';
-import { defaultAccount, getAccount, storeRefreshToken } from '../../services/accounts.ts';
 import type { ServiceContext } from '../../services/context.ts';
+import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { clearPendingLogin, readPendingLogin, savePendingLogin } from '../pending-login.ts';
-import { CliError } from '../runtime.ts';
-import { promptLine, withAccounts } from '../with-accounts.ts';
 
 const usage = `closeloop auth login [--account ID] [--redirect-uri URI] [--code CODE_OR_URL]
 
@@ -25,28 +23,35 @@ const usage = `closeloop auth login [--account ID] [--redirect-uri URI] [--code 
      the whole address, when asked.
   Consenting on another machine: run without --code, stop it (Ctrl-D) after copying the URL, and
   within the hour run it again with --code and what the browser showed. The consent request (with
-  its PKCE verifier) waits in the data folder until then.
-
-  --account ID        closeloop's account id or Microsoft's account id (default: the default account,
-                      normally the one configured by MSADS_*)
-  --redirect-uri URI  one of the app registration's redirect URIs, exactly
-                      (default ${nativeClientRedirectUri}, for public
-                      "mobile and desktop" apps; a Web app with a client secret needs its own Web URI)
-  --code CODE_OR_URL  the code, or the whole URL Microsoft redirected to, from the last consent URL`;
+  its PKCE verifier) waits in the data folder until then.`;
 
 export const authCommand: Command = {
   name: 'auth',
   summary: 'Sign in to Microsoft Advertising (OAuth consent) and store the refresh token.',
   usage,
   options: {
-    account: { type: 'string' },
-    'redirect-uri': { type: 'string' },
-    code: { type: 'string' },
+    account: {
+      type: 'string',
+      value: 'ID',
+      description:
+        "closeloop's account id or Microsoft's account id (default: the default account, normally the one configured by MSADS_*)",
+    },
+    'redirect-uri': {
+      type: 'string',
+      value: 'URI',
+      description: `one of the app registration's redirect URIs, exactly (default ${nativeClientRedirectUri}, for public "mobile and desktop" apps; a Web app with a client secret needs its own Web URI)`,
+    },
+    code: {
+      type: 'string',
+      value: 'CODE_OR_URL',
+      description: 'the code, or the whole URL Microsoft redirected to, from the last consent URL',
+    },
   },
   async run({ values, positionals }) {
     const [sub] = positionals;
     if (sub !== 'login')
       throw new CliError(`Unknown auth subcommand ${sub ? `"${sub}"` : '(none)'}.\n\nUsage: ${usage}`);
+    const { withAccounts } = await import('../with-accounts.ts');
     return withAccounts(async (ctx, config, secrets) =>
       login({
         ctx,
@@ -69,6 +74,10 @@ async function login(o: {
   code: string | undefined;
 }): Promise<number> {
   const { ctx, config, secrets } = o;
+  const [{ storeRefreshToken }, { promptLine }] = await Promise.all([
+    import('../../services/accounts.ts'),
+    import('../with-accounts.ts'),
+  ]);
   const account = await pickAccount(ctx, o.accountId);
   const tokenUrl = account.oauthTokenUrl ?? config.msads.tokenUrl;
   const clientId = account.clientId!;
@@ -131,6 +140,7 @@ async function login(o: {
 }
 
 async function pickAccount(ctx: ServiceContext, id: string | undefined): Promise<Account> {
+  const { defaultAccount, getAccount } = await import('../../services/accounts.ts');
   const account = id === undefined ? await defaultAccount({ ctx }) : await getAccount({ ctx, id });
   if (!account || account.target === 'emulator')
     throw new CliError(

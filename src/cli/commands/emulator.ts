@@ -1,9 +1,7 @@
-import { serve } from '@hono/node-server';
-import { createLogger, type LogLevel } from '../../log.ts';
-import { createEmulator } from '../../msads/emulator/index.ts';
+import type { LogLevel } from '../../log.ts';
 import type { Emulator, EmulatorOptions, FaultKind } from '../../msads/emulator/types.ts';
+import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CliError } from '../runtime.ts';
 
 const usage = `closeloop emulator [--port N] [--host H] [--calls-per-minute N] [--auth open|strict]
                           [--fault-rate R] [--fault-kinds K,…] [--seed S] [--record all|none|N]
@@ -13,17 +11,7 @@ const usage = `closeloop emulator [--port N] [--host H] [--calls-per-minute N] [
   memory) for dry runs, tests and benchmarks. Point closeloop at it with
     MSADS_API_BASE_URL=http://127.0.0.1:PORT
     MSADS_OAUTH_TOKEN_URL=http://127.0.0.1:PORT/common/oauth2/v2.0/token
-  Control endpoints live under /_emulator/ (stats, conversions?summary=1, goals, faults, requests, reset).
-
-  --port            0 picks a free port (default 8790); the first stdout line is
-                    {"event":"listening","url":…} for a parent process to read
-  --auth            open (default): any token is accepted; strict: only tokens the emulator issued
-  --fault-rate      probability 0..1 that a call fails, each of the --fault-kinds as likely
-  --fault-kinds     the faults --fault-rate injects (default http500,error0,5612); also applied500
-                    (the batch is stored, then the answer is HTTP 500) and timeout (hangs, then 504)
-  --goal NAME       create a Customer-scope offline goal, 1 day old so it takes conversions at once
-                    (repeat for more goals)
-  --customer-id ID  the customer the --goal goals belong to (default 1000000; use MSADS_CUSTOMER_ID's)`;
+  Control endpoints live under /_emulator/ (stats, conversions?summary=1, goals, faults, requests, reset).`;
 
 const isLogLevel = (v: string | undefined): v is LogLevel =>
   v === 'debug' || v === 'info' || v === 'warn' || v === 'error' || v === 'silent';
@@ -77,18 +65,59 @@ export const emulatorCommand: Command = {
   summary: 'Run a Microsoft Advertising emulator (dry runs, tests, benchmarks).',
   usage,
   options: {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'calls-per-minute': { type: 'string' },
-    auth: { type: 'string' },
-    'fault-rate': { type: 'string' },
-    'fault-kinds': { type: 'string' },
-    seed: { type: 'string' },
-    record: { type: 'string' },
-    'customer-id': { type: 'string' },
-    goal: { type: 'string', multiple: true },
+    port: {
+      type: 'string',
+      value: 'N',
+      description:
+        'the port; 0 picks a free one (default 8790). The first stdout line is {"event":"listening","url":…} for a parent process to read',
+    },
+    host: { type: 'string', value: 'H', description: 'the address to listen on (default 127.0.0.1)' },
+    'calls-per-minute': {
+      type: 'string',
+      value: 'N',
+      description: 'answer 117 (CallRateExceeded) beyond N calls per sliding minute (default unlimited)',
+    },
+    auth: {
+      type: 'string',
+      value: 'open|strict',
+      description: 'open (default): any token is accepted; strict: only tokens the emulator issued',
+    },
+    'fault-rate': {
+      type: 'string',
+      value: 'R',
+      description: 'probability 0..1 that a call fails, each of the --fault-kinds as likely',
+    },
+    'fault-kinds': {
+      type: 'string',
+      value: 'K,…',
+      description:
+        'the faults --fault-rate injects (default http500,error0,5612); also applied500 (the batch is stored, then the answer is HTTP 500) and timeout (hangs, then 504)',
+    },
+    seed: { type: 'string', value: 'S', description: 'the seed of the fault dice, for repeatable runs' },
+    record: {
+      type: 'string',
+      value: 'all|none|N',
+      description: 'which requests /_emulator/requests keeps: all (default), none, or the last N',
+    },
+    'customer-id': {
+      type: 'string',
+      value: 'ID',
+      description: "the customer the --goal goals belong to (default 1000000; use MSADS_CUSTOMER_ID's)",
+    },
+    goal: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME',
+      description:
+        'create a Customer-scope offline goal, 1 day old so it takes conversions at once (repeat for more goals)',
+    },
   },
   async run({ values }) {
+    const [{ serve }, { createLogger }, { createEmulator }] = await Promise.all([
+      import('@hono/node-server'),
+      import('../../log.ts'),
+      import('../../msads/emulator/index.ts'),
+    ]);
     const level = process.env.LOG_LEVEL;
     const log = createLogger(isLogLevel(level) ? level : 'info');
     const port = integer(values.port, 'port', 0, 65_535) ?? 8790;

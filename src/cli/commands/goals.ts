@@ -1,13 +1,19 @@
-import { parseWindow } from '../../domain/goal.ts';
-import { createLogger } from '../../log.ts';
-import { createGoal, goalView, listGoals, updateGoal } from '../../services/goals.ts';
-import { syncGoals } from '../../services/msads-goals.ts';
-import { sendingTarget } from '../../services/status.ts';
-import { openSending } from '../../submit/runtime.ts';
-import { submitAccount } from '../../submit/targets.ts';
+import { formatWindow, parseWindow } from '../../domain/conversion-window.ts';
+import { formatValue } from '../../domain/values.ts';
+import type { GoalView } from '../../services/goals.ts';
+import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CliError, withDatabase } from '../runtime.ts';
-import { accountForCli } from './account-arg.ts';
+
+/** One goal in `goals list`: "● Purchase  [variable 49.90 USD; count all; window 30 days; account]  ID". */
+export function goalLine(g: GoalView): string {
+  const { type, value, currency } = g.revenue;
+  const revenue =
+    type === 'none'
+      ? 'no value'
+      : [type, value === null ? '' : formatValue(value), currency ?? ''].join(' ').trim();
+  const state = g.status === 'paused' ? '⏸' : '●';
+  return `${state} ${g.name}  [${revenue}; count ${g.countType}; window ${formatWindow(g.conversionWindowMinutes)}; ${g.scope}]  ${g.id}`;
+}
 
 const usage = `closeloop goals add --name NAME [--revenue none|fixed|variable] [--value N] [--currency USD]
                      [--count all|unique] [--window 30d] [--scope account|customer] [--account ID]
@@ -16,32 +22,61 @@ const usage = `closeloop goals add --name NAME [--revenue none|fixed|variable] [
        closeloop goals resume NAME_OR_ID
        closeloop goals sync [--account ID]
 
-  sync       import the offline goals that already exist in the Microsoft Advertising account (they
-             take conversions at once: they are older than 2 hours) and link local goals of the same name
-
-  --window   conversion window: 1 minute to 90 days, e.g. 90d, 12h, 45m (default 30d)
-  Goals cannot be deleted (Microsoft does not allow it either): pause them.
-  Microsoft accepts conversions for a new goal 2 hours after it is created; closeloop holds them until then.`;
+  sync   import the offline goals that already exist in the Microsoft Advertising account (they take
+         conversions at once: they are older than 2 hours) and link local goals of the same name`;
 
 export const goalsCommand: Command = {
   name: 'goals',
   summary: 'Create, list, pause and resume offline conversion goals.',
   usage,
   options: {
-    name: { type: 'string' },
-    revenue: { type: 'string' },
-    value: { type: 'string' },
-    currency: { type: 'string' },
-    count: { type: 'string' },
-    window: { type: 'string' },
-    scope: { type: 'string' },
-    account: { type: 'string' },
-    json: { type: 'boolean' },
+    name: {
+      type: 'string',
+      value: 'NAME',
+      description:
+        'add: what rows put in "Conversion Name", at most 100 characters; unique, case aside (Microsoft treats "Purchase" and "purchase" as one goal)',
+    },
+    revenue: {
+      type: 'string',
+      value: 'TYPE',
+      description:
+        'add: none, fixed (every conversion is worth --value) or variable (rows give the value; --value is the default); default variable with --value, else none',
+    },
+    value: { type: 'string', value: 'N', description: 'add: the fixed or default value, e.g. 49.90' },
+    currency: { type: 'string', value: 'CODE', description: 'add: the currency of the value, e.g. USD' },
+    count: {
+      type: 'string',
+      value: 'all|unique',
+      description: 'add: count every conversion of a click, or one (default all)',
+    },
+    window: {
+      type: 'string',
+      value: 'DURATION',
+      description: 'add: conversion window, 1 minute to 90 days, e.g. 90d, 12h, 45m (default 30d)',
+    },
+    scope: {
+      type: 'string',
+      value: 'account|customer',
+      description: 'add: one ad account, or every account of the customer (default account)',
+    },
+    account: {
+      type: 'string',
+      value: 'ID',
+      description: "add, sync: closeloop's or Microsoft's account id (default: the default account)",
+    },
+    json: { type: 'boolean', description: 'list: print the goals as JSON' },
   },
+  details: `Goals cannot be deleted (Microsoft does not allow it either): pause them.
+Microsoft accepts conversions for a new goal 2 hours after it is created; closeloop holds them until then.`,
   async run({ values, positionals }) {
     const [sub, target] = positionals;
+    const { withDatabase } = await import('../runtime.ts');
     if (sub === 'add') {
       if (!values.name) throw new CliError(`goals add needs --name.\n\nUsage: ${usage}`);
+      const [{ createGoal, goalView }, { sendingTarget }] = await Promise.all([
+        import('../../services/goals.ts'),
+        import('../../services/status.ts'),
+      ]);
       const value = values.value === undefined ? undefined : Number(values.value);
       if (value !== undefined && !Number.isFinite(value))
         throw new CliError(`--value must be a number; got "${values.value}".`);
@@ -77,26 +112,19 @@ export const goalsCommand: Command = {
       });
     }
     if (sub === 'list') {
+      const { goalView, listGoals } = await import('../../services/goals.ts');
       return withDatabase(async (ctx) => {
         const list = (await listGoals({ ctx })).map(goalView);
         if (values.json) console.log(JSON.stringify(list, null, 2));
         else if (list.length === 0)
           console.log('No goals yet. Create one with: closeloop goals add --name Purchase');
-        else
-          for (const g of list) {
-            const revenue =
-              g.revenue.type === 'none'
-                ? 'no value'
-                : `${g.revenue.type} ${g.revenue.value ?? ''} ${g.revenue.currency ?? ''}`.trim();
-            console.log(
-              `${g.status === 'paused' ? '⏸' : '●'} ${g.name}  [${revenue}; count ${g.countType}; window ${g.conversionWindowMinutes} min; ${g.scope}]  ${g.id}`,
-            );
-          }
+        else for (const g of list) console.log(goalLine(g));
         return 0;
       });
     }
     if (sub === 'pause' || sub === 'resume') {
       if (!target) throw new CliError(`goals ${sub} needs the goal's name or id.\n\nUsage: ${usage}`);
+      const { updateGoal } = await import('../../services/goals.ts');
       return withDatabase(async (ctx) => {
         const goal = await updateGoal({
           ctx,
@@ -108,6 +136,15 @@ export const goalsCommand: Command = {
       });
     }
     if (sub === 'sync') {
+      // Only sync talks to Microsoft: the client, the emulator and the submitter load for it alone.
+      const [{ createLogger }, { syncGoals }, { openSending }, { submitAccount }, { accountForCli }] =
+        await Promise.all([
+          import('../../log.ts'),
+          import('../../services/msads-goals.ts'),
+          import('../../submit/runtime.ts'),
+          import('../../submit/targets.ts'),
+          import('./account-arg.ts'),
+        ]);
       return withDatabase(async (ctx, config) => {
         const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
         const sending = await openSending(ctx, config, log);

@@ -1,32 +1,34 @@
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { applyUpload } from '../../ingest/apply.ts';
-import { previewUpload } from '../../ingest/preview.ts';
-import { resultRecord, resultsCsv, uploadResultRows } from '../../ingest/results.ts';
-import { getUpload } from '../../services/uploads.ts';
+import { plural } from '../../domain/plural.ts';
+import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { progressBar } from '../progress.ts';
-import { CliError, withDatabase } from '../runtime.ts';
+
+/** Rows listed under an import (errors, then notes); the rest are in `closeloop results`. */
+const shownRows = 20;
 
 export const importCommand: Command = {
   name: 'import',
   summary: 'Check a conversions (or adjustments) file and put its valid rows into the ledger.',
-  usage: `closeloop import FILE [--adjustments] [--preview] [--json]
+  usage: `closeloop import FILE [--adjustments] [--preview] [--json] [--progress]
 
-  FILE            a CSV or XLSX file in Microsoft's offline conversion template
-  --adjustments   the file holds adjustments (Restate / Retract), not conversions
-  --preview       check and report every row, apply nothing
-  --json          print one JSON object per row, then a summary object, on stdout
-  --progress      show progress on stderr even when it is not a terminal (e.g. in CI logs)
-
-Exit code: 0 every row was accepted (queued, held or a known duplicate); 1 some rows were rejected
-or expired; 2 the file was refused as a whole or the command was wrong.`,
+  FILE   a CSV or XLSX file in Microsoft's offline conversion template. A file whose header has
+         Adjustment Type and Adjustment Time columns is an adjustments file, and is read as one.`,
   options: {
-    adjustments: { type: 'boolean' },
-    preview: { type: 'boolean' },
-    json: { type: 'boolean' },
-    progress: { type: 'boolean' },
+    adjustments: {
+      type: 'boolean',
+      description: 'the file must be an adjustments file (Restate / Retract); a conversions file is refused',
+    },
+    preview: { type: 'boolean', description: 'check and report every row, apply nothing' },
+    json: { type: 'boolean', description: 'print one JSON object per row, then a summary object, on stdout' },
+    progress: {
+      type: 'boolean',
+      description: 'show progress on stderr even when it is not a terminal (e.g. in CI logs)',
+    },
   },
+  details: `Exit code: 0 every row was accepted (queued, held or a known duplicate); 1 some rows were rejected
+or expired; 2 the file was refused as a whole or the command was wrong.`,
   async run({ values, positionals }) {
     const [file, ...extra] = positionals;
     if (!file || extra.length > 0)
@@ -37,7 +39,19 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
     } catch {
       throw new CliError(`Cannot read ${file}: no such file.`);
     }
-    const kind = values.adjustments ? 'adjustments' : 'conversions';
+    const [
+      { withDatabase },
+      { previewUpload },
+      { applyUpload },
+      { checkNotes, resultRecord, uploadResultRows },
+    ] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../ingest/preview.ts'),
+      import('../../ingest/apply.ts'),
+      import('../../ingest/results.ts'),
+    ]);
+    // Without --adjustments the header decides: Adjustment Type / Adjustment Time columns make it one.
+    const asked = values.adjustments ? ('adjustments' as const) : undefined;
     const json = Boolean(values.json);
     return withDatabase(async (ctx) => {
       const bar = progressBar(`Checking ${basename(file)}`, size, { force: Boolean(values.progress) });
@@ -45,7 +59,7 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
         ctx,
         input: bar.track(createReadStream(file)),
         filename: basename(file),
-        kind,
+        ...(asked ? { kind: asked } : {}),
         onProgress: (rows) => bar.update(rows),
       });
       bar.done(upload.totalRows);
@@ -62,8 +76,9 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
           );
         throw new CliError(`${file}: ${upload.errorMessage}`, 2);
       }
+      const detected = asked === undefined && upload.kind === 'adjustments';
       if (!values.preview) {
-        bar.note(`Applying ${upload.totalRows.toLocaleString('en-US')} rows to the ledger…`);
+        bar.note(`Applying ${plural(upload.totalRows, 'row')} to the ledger…`);
         upload = await applyUpload({ ctx, uploadId: upload.id });
       }
       let shown = 0;
@@ -80,7 +95,7 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
               ...(rec.notes ? { notes: rec.notes } : {}),
             }),
           );
-        else if (shown++ < 20)
+        else if (shown++ < shownRows)
           console.error(`  ${rec.status.padEnd(9)} ${rec.errorCode ?? ''} ${rec.message ?? ''}`);
       }
       const counts = upload.counts;
@@ -90,26 +105,44 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
           JSON.stringify({
             summary: true,
             uploadId: upload.id,
+            kind: upload.kind,
+            kindDetected: detected,
             status: upload.status,
             totalRows: upload.totalRows,
             counts,
           }),
         );
-      } else {
-        if (shown > 20) console.error(`  … ${shown - 20} more; all rows: closeloop results ${upload.id}`);
-        const parts = Object.entries(counts).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`);
-        const verb = values.preview ? 'Previewed (nothing applied)' : 'Imported';
-        console.log(
-          `${verb} ${upload.totalRows.toLocaleString('en-US')} rows from ${basename(file)}: ${parts.join(', ') || 'none'}.`,
-        );
-        console.log(
-          `Upload ${upload.id}${values.preview ? ` — apply it with: closeloop apply ${upload.id}` : ''}`,
-        );
-        if (upload.unknownColumns.length > 0)
-          console.log(
-            `Ignored columns: ${upload.unknownColumns.map((u) => `"${u.name}" (column ${u.column})`).join(', ')}`,
-          );
+        return bad > 0 ? 1 : 0;
       }
+      if (shown > shownRows)
+        console.error(
+          `  … ${plural(shown - shownRows, 'more row')}; all rows: closeloop results ${upload.id}`,
+        );
+      // Rows taken with a change worth knowing (a fraction of a second dropped, an ambiguous local time).
+      let noted = 0;
+      for await (const r of uploadResultRows(ctx.database, upload, { noted: true })) {
+        if (noted++ < shownRows) console.error(`  note      Row ${r.row.row}: ${checkNotes(r.row)}`);
+      }
+      if (noted > shownRows)
+        console.error(
+          `  … ${plural(noted - shownRows, 'more note')}; all rows: closeloop results ${upload.id}`,
+        );
+      if (detected)
+        console.log(
+          `${basename(file)} is an adjustments file (its header has Adjustment Type / Adjustment Time columns): its rows were read as Restate / Retract adjustments.`,
+        );
+      const parts = Object.entries(counts).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`);
+      const verb = values.preview ? 'Previewed (nothing applied)' : 'Imported';
+      console.log(
+        `${verb} ${plural(upload.totalRows, 'row')} from ${basename(file)}: ${parts.join(', ') || 'none'}.`,
+      );
+      console.log(
+        `Upload ${upload.id}${values.preview ? ` — apply it with: closeloop apply ${upload.id}` : ''}`,
+      );
+      if (upload.unknownColumns.length > 0)
+        console.log(
+          `Ignored columns: ${upload.unknownColumns.map((u) => `"${u.name}" (column ${u.column})`).join(', ')}`,
+        );
       return bad > 0 ? 1 : 0;
     });
   },
@@ -118,13 +151,20 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
 export const applyCommand: Command = {
   name: 'apply',
   summary: 'Apply an upload that was previewed (closeloop import --preview, or POST /api/v1/uploads).',
-  usage: `closeloop apply UPLOAD_ID [--progress]
-
-  --progress   say on stderr when the apply starts, even when stderr is not a terminal`,
-  options: { progress: { type: 'boolean' } },
+  usage: 'closeloop apply UPLOAD_ID [--progress]',
+  options: {
+    progress: {
+      type: 'boolean',
+      description: 'say on stderr when the apply starts, even when stderr is not a terminal',
+    },
+  },
   async run({ values, positionals }) {
     const [id] = positionals;
     if (!id) throw new CliError(`Give the upload id.\n\nUsage: ${applyCommand.usage}`);
+    const [{ withDatabase }, { applyUpload }] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../ingest/apply.ts'),
+    ]);
     return withDatabase(async (ctx) => {
       if (values.progress || process.stderr.isTTY)
         process.stderr.write(`Applying upload ${id} to the ledger…\n`);
@@ -140,10 +180,20 @@ export const resultsCommand: Command = {
   name: 'results',
   summary: "Print an upload's results as CSV (every row, or only the rows that were not accepted).",
   usage: 'closeloop results UPLOAD_ID [--errors-only]',
-  options: { 'errors-only': { type: 'boolean' } },
+  options: {
+    'errors-only': {
+      type: 'boolean',
+      description: 'only the rows that were not accepted (rejected, duplicate, expired, failed)',
+    },
+  },
   async run({ values, positionals }) {
     const [id] = positionals;
     if (!id) throw new CliError(`Give the upload id.\n\nUsage: ${resultsCommand.usage}`);
+    const [{ withDatabase }, { resultsCsv }, { getUpload }] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../ingest/results.ts'),
+      import('../../services/uploads.ts'),
+    ]);
     return withDatabase(async (ctx) => {
       const upload = await getUpload({ ctx, id });
       for await (const chunk of resultsCsv(ctx.database, upload, {

@@ -1,6 +1,5 @@
-import { createApiKey, listApiKeys, revokeApiKey } from '../../services/api-keys.ts';
+import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CliError, withDatabase } from '../runtime.ts';
 
 const usage = `closeloop keys create --name NAME
        closeloop keys list
@@ -13,9 +12,19 @@ export const keysCommand: Command = {
   name: 'keys',
   summary: 'Create, list and revoke API keys.',
   usage,
-  options: { name: { type: 'string' } },
+  options: {
+    name: {
+      type: 'string',
+      value: 'NAME',
+      description: 'create: a name to recognise the key by (default "default")',
+    },
+  },
   async run({ values, positionals }) {
     const [sub, target] = positionals;
+    const [{ withDatabase }, { createApiKey, listApiKeys, revokeApiKey }] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../services/api-keys.ts'),
+    ]);
     if (sub === 'create') {
       return withDatabase(async (ctx) => {
         const { key, record } = await createApiKey({ ctx, name: String(values.name ?? 'default') });

@@ -20,7 +20,7 @@ export const statusCommand: Command = {
   by state, why rows are held and when the first is released, rows due now, rows waiting for a retry,
   the account's last call to Microsoft and any pause with its reason. GET /api/v1/status answers the
   same as JSON (--json).`,
-  options: { json: { type: 'boolean' } },
+  options: { json: { type: 'boolean', description: 'print the status as JSON (as GET /api/v1/status)' } },
   async run({ values }) {
     return withDatabase(async (ctx, config) => {
       const view = await queueStatus({ ctx, setup: statusSetup(config) });

@@ -24,7 +24,11 @@ export const submitCommand: Command = {
   queued), when Microsoft refused to create or change a goal, or when sending through an account
   failed. Each is named on stderr with the reason
   (LOG_LEVEL=debug adds the stack).`,
-  options: { once: { type: 'boolean' }, json: { type: 'boolean' }, progress: { type: 'boolean' } },
+  options: {
+    once: { type: 'boolean', description: 'send what is due now, then exit' },
+    json: { type: 'boolean', description: 'print the report as JSON' },
+    progress: { type: 'boolean', description: 'show the progress line even when stderr is not a terminal' },
+  },
   async run({ values }) {
     return withDatabase(async (ctx, config) => {
       const log = createLogger(config.logLevel);
@@ -90,12 +94,15 @@ export const retryCommand: Command = {
   Rows end "failed" when Microsoft kept answering with a transient error (0, 5612, HTTP 5xx, timeouts)
   until the attempts ran out (SUBMIT_MAX_ATTEMPTS). This gives them fresh attempts; the next
   \`closeloop submit --once\` or the running service sends them. Rows Microsoft rejected are not
-  retried: fix the data and upload them again.
-  --rejected-by-call  also queue again the rows that earlier releases rejected because a whole call
-                      failed (an HTML 404 from a wrong MSADS_API_BASE_URL, an unknown error code):
-                      their message begins "Microsoft refused the request carrying this row", and
-                      the adjustments rejected because their conversion was`,
-  options: { upload: { type: 'string' }, 'rejected-by-call': { type: 'boolean' } },
+  retried: fix the data and upload them again.`,
+  options: {
+    upload: { type: 'string', value: 'ID', description: "only this upload's failed rows" },
+    'rejected-by-call': {
+      type: 'boolean',
+      description:
+        'also queue again the rows that earlier releases rejected because a whole call failed (an HTML 404 from a wrong MSADS_API_BASE_URL, an unknown error code): their message begins "Microsoft refused the request carrying this row", and the adjustments rejected because their conversion was',
+    },
+  },
   async run({ values }) {
     return withDatabase(async (ctx) => {
       const upload = values.upload as string | undefined;
@@ -123,7 +130,14 @@ export const submissionsCommand: Command = {
   One line per call: when, account (DRY RUN for the built-in emulator), items, accepted / rejected /
   retried, the outcome, Microsoft's error and the TrackingId (quote it to Microsoft support).
   --limit N   how many (1 to 1000, default 20)`,
-  options: { limit: { type: 'string' }, json: { type: 'boolean' } },
+  options: {
+    limit: {
+      type: 'string',
+      value: 'N',
+      description: 'how many calls, newest first (1 to 1000, default 20)',
+    },
+    json: { type: 'boolean', description: 'print the calls as JSON' },
+  },
   async run({ values }) {
     const limit = values.limit === undefined ? 20 : Number(values.limit);
     return withDatabase(async (ctx) => {

@@ -10,17 +10,21 @@ export const uploadsCommand: Command = {
   One line per upload: when, FILE (an uploaded file) or API (a batch posted to /api/v1/conversions or
   /adjustments), conversions or adjustments, status, its rows by state now (held rows become queued,
   then accepted …), the file name and the id (closeloop results ID prints its rows).
-  GET /api/v1/uploads answers the same.
-  --limit N        how many (1 to 1000, default 20)
-  --before ID      the next page: the id printed at the end of the previous one (or an ISO time)
-  --source         only files, or only API batches
-  --status         previewing, previewed, applying, applied, applied_with_errors or failed`,
+  GET /api/v1/uploads answers the same.`,
   options: {
-    limit: { type: 'string' },
-    before: { type: 'string' },
-    source: { type: 'string' },
-    status: { type: 'string' },
-    json: { type: 'boolean' },
+    limit: { type: 'string', value: 'N', description: 'how many (1 to 1000, default 20)' },
+    before: {
+      type: 'string',
+      value: 'ID_OR_TIME',
+      description: 'the next page: the id printed at the end of the previous one (or an ISO time)',
+    },
+    source: { type: 'string', value: 'file|api', description: 'only files, or only API batches' },
+    status: {
+      type: 'string',
+      value: 'STATUS',
+      description: 'previewing, previewed, applying, applied, applied_with_errors or failed',
+    },
+    json: { type: 'boolean', description: 'print the page as JSON (as GET /api/v1/uploads)' },
   },
   async run({ values, positionals }) {
     if (positionals.length > 0)

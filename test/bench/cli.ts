@@ -1,0 +1,95 @@
+/**
+ * CLI start-up benchmark: each command runs in a fresh process, as `npx closeloop` runs it (node
+ * bin/closeloop.mjs), several times; the median wall time is compared with its target.
+ *
+ *   npm run bench:cli                                   # 7 runs per case
+ *   BENCH_RUNS=15 npm run bench:cli
+ *   BENCH_CLI_ROOT=/tmp/closeloop-before npm run bench:cli   # another checkout, for before/after figures
+ *
+ * Targets (issue 9): `closeloop --help` under 0.3 s; `closeloop goals list` under 0.5 s in a realistic
+ * setup — on PostgreSQL (DATABASE_URL, production), and on the embedded database while `closeloop serve`
+ * runs (the quick start: the service owns the data folder and the CLI reaches it through the service).
+ * `goals list` opening a PGlite folder itself (no service running) is measured and shown without a
+ * target: PGlite needs about a second to open a folder whatever the CLI does.
+ *
+ * The machine's load average is printed with the figures; on 2 shared cores it moves them a lot.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPostgresDatabaseUrl } from '../helpers/db.ts';
+
+const root = process.env.BENCH_CLI_ROOT ?? join(import.meta.dirname, '../..');
+const bin = join(root, 'bin/closeloop.mjs');
+const runs = Number(process.env.BENCH_RUNS ?? 7);
+
+interface Case {
+  name: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Seconds; undefined: measured and shown, no target. */
+  target?: number;
+}
+
+function run(c: Case): number {
+  const started = performance.now();
+  const out = spawnSync(process.execPath, [bin, ...c.args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...c.env },
+    encoding: 'utf8',
+  });
+  const seconds = (performance.now() - started) / 1000;
+  // Another checkout may lack a command (--version before it existed): it is timed all the same.
+  if (out.status !== 0 && !process.env.BENCH_CLI_ROOT)
+    throw new Error(`${c.name} exited ${out.status}: ${out.stderr}`);
+  return seconds;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'closeloop-bench-cli-'));
+const pg = await createPostgresDatabaseUrl();
+const cases: Case[] = [
+  { name: 'closeloop --help', args: ['--help'], env: {}, target: 0.3 },
+  { name: 'closeloop --version', args: ['--version'], env: {}, target: 0.3 },
+  { name: 'closeloop goals --help', args: ['goals', '--help'], env: {}, target: 0.3 },
+  { name: 'closeloop import --help', args: ['import', '--help'], env: {} },
+  { name: 'goals list (PostgreSQL)', args: ['goals', 'list'], env: { DATABASE_URL: pg.url }, target: 0.5 },
+  { name: 'goals list (PGlite, no service)', args: ['goals', 'list'], env: { CLOSELOOP_DATA_DIR: dataDir } },
+];
+
+try {
+  // The first open creates the database (PGlite: about 6 s; PostgreSQL: the migrations); not measured.
+  for (const c of cases) run(c);
+  const load = loadavg()[0]!.toFixed(2);
+  console.log(`${runs} runs per case, fresh process each (node ${process.version}); load average ${load}\n`);
+  console.log(
+    `${'case'.padEnd(34)}  ${'median'.padStart(7)}  ${'min'.padStart(7)}  ${'max'.padStart(7)}  target`,
+  );
+  const results: { c: Case; median: number }[] = [];
+  for (const c of cases) {
+    const times = Array.from({ length: runs }, () => run(c));
+    const m = median(times);
+    results.push({ c, median: m });
+    const s = (x: number) => `${x.toFixed(3)} s`.padStart(7);
+    const target = c.target === undefined ? '-' : `< ${c.target} s ${m < c.target ? 'ok' : 'MISSED'}`;
+    console.log(
+      `${c.name.padEnd(34)}  ${s(m)}  ${s(Math.min(...times))}  ${s(Math.max(...times))}  ${target}`,
+    );
+  }
+  const held = results.filter((r) => r.c.target !== undefined);
+  const missed = held.filter((r) => r.median >= r.c.target!);
+  console.log(
+    `\n${missed.length === 0 ? 'PASS' : 'FAIL'} bench:cli: ${held
+      .map((r) => `${r.c.name} ${r.median.toFixed(3)} s (< ${r.c.target} s)`)
+      .join('; ')}; load average ${loadavg()[0]!.toFixed(2)}`,
+  );
+  process.exitCode = missed.length === 0 ? 0 : 1;
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+  await pg.drop();
+}
