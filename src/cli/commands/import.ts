@@ -13,8 +13,8 @@ export const importCommand: Command = {
   summary: 'Check a conversions (or adjustments) file and put its valid rows into the ledger.',
   usage: `closeloop import FILE [--adjustments] [--preview] [--json] [--progress]
 
-  FILE   a CSV or XLSX file in Microsoft's offline conversion template. A file whose header has
-         Adjustment Type and Adjustment Time columns is an adjustments file, and is read as one.`,
+  FILE   a CSV or XLSX file in Microsoft's offline conversion template. A file whose header has an
+         Adjustment Type or Adjustment Time column is an adjustments file, and is read as one.`,
   options: {
     adjustments: {
       type: 'boolean',
