@@ -1,3 +1,4 @@
+import { plural } from '../../domain/plural.ts';
 import { createLogger } from '../../log.ts';
 import { queueStatus, statusSetup } from '../../services/status.ts';
 import { listSubmissions, retryFailedRows } from '../../services/submissions.ts';
@@ -74,7 +75,7 @@ export const submitCommand: Command = {
         );
       } else
         console.log(
-          `${sending.dryRun ? '[dry run] ' : ''}${report.calls} calls in ${seconds.toFixed(1)} s: ${report.accepted} accepted, ${report.rejected} rejected, ${report.retried} to retry, ${report.failed} failed, ${report.held} held, ${report.expired} expired, ${report.throttled} throttled.` +
+          `${sending.dryRun ? '[dry run] ' : ''}${plural(report.calls, 'call')} in ${seconds.toFixed(1)} s: ${report.accepted} accepted, ${report.rejected} rejected, ${report.retried} to retry, ${report.failed} failed, ${report.held} held, ${report.expired} expired, ${report.throttled} throttled.` +
             (report.skippedAccounts.length > 0
               ? ` Skipped (paused): ${report.skippedAccounts.join(', ')}.`
               : ''),
@@ -112,10 +113,10 @@ export const retryCommand: Command = {
         ...(upload ? { uploadId: upload } : {}),
         rejectedByCall: byCall,
       });
-      if (!byCall) console.log(`${queued} failed rows queued again.`);
+      if (!byCall) console.log(`${plural(queued, 'failed row')} queued again.`);
       else
         console.log(
-          `${queued} rows queued again: ${queued - (rejectedByCall ?? 0)} failed, ${rejectedByCall ?? 0} rejected by a whole-call failure.`,
+          `${plural(queued, 'row')} queued again: ${queued - (rejectedByCall ?? 0)} failed, ${rejectedByCall ?? 0} rejected by a whole-call failure.`,
         );
       return 0;
     });
