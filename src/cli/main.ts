@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { explain } from './cli-error.ts';
 import { closest } from './closest.ts';
 import { type Command, helpText, parseCommandArgs } from './command.ts';
@@ -120,6 +121,10 @@ function unknownCommand(name: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // V8's code cache for the modules a command loads, kept in the OS temp folder (node-compile-cache):
+  // goals list on PostgreSQL took 0.38–0.43 s of CPU without it, 0.33–0.39 s with it (6 runs each).
+  // NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+  enableCompileCache?.();
   resolveDrizzleFast();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
