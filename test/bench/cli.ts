@@ -8,7 +8,7 @@
  *
  * Targets (issue 9): `closeloop --help` under 0.3 s; `closeloop goals list` under 0.5 s in a realistic
  * setup — on PostgreSQL (DATABASE_URL, production), and on the embedded database while `closeloop serve`
- * runs (the quick start: the service owns the data folder and the CLI reaches it through the service).
+ * runs (the quick start: the service owns the data folder and commands reach it through its socket).
  * `goals list` opening a PGlite folder itself (no service running) is measured and shown without a
  * target: PGlite needs about a second to open a folder whatever the CLI does.
  *
@@ -20,6 +20,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresDatabaseUrl } from '../helpers/db.ts';
+import { startServe } from '../helpers/serve.ts';
 
 const root = process.env.BENCH_CLI_ROOT ?? join(import.meta.dirname, '../..');
 const bin = join(root, 'bin/closeloop.mjs');
@@ -64,13 +65,27 @@ function median(values: number[]): number {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'closeloop-bench-cli-'));
+const servedDir = mkdtempSync(join(tmpdir(), 'closeloop-bench-cli-served-'));
 const pg = await createPostgresDatabaseUrl();
+// The quick start: `npm start` owns the data folder, and commands reach it through it. (Another checkout
+// from before one owner per folder would open the folder a second time: not measured there.)
+const served = process.env.BENCH_CLI_ROOT ? undefined : await startServe({ CLOSELOOP_DATA_DIR: servedDir });
 const cases: Case[] = [
   { name: 'closeloop --help', args: ['--help'], env: {}, target: 0.3 },
   { name: 'closeloop --version', args: ['--version'], env: {}, target: 0.3 },
   { name: 'closeloop goals --help', args: ['goals', '--help'], env: {}, target: 0.3 },
   { name: 'closeloop import --help', args: ['import', '--help'], env: {} },
   { name: 'goals list (PostgreSQL)', args: ['goals', 'list'], env: { DATABASE_URL: pg.url }, target: 0.5 },
+  ...(served
+    ? [
+        {
+          name: 'goals list (PGlite, serve running)',
+          args: ['goals', 'list'],
+          env: { CLOSELOOP_DATA_DIR: servedDir },
+          target: 0.5,
+        },
+      ]
+    : []),
   { name: 'goals list (PGlite, no service)', args: ['goals', 'list'], env: { CLOSELOOP_DATA_DIR: dataDir } },
 ];
 
@@ -105,6 +120,11 @@ try {
   );
   process.exitCode = missed.length === 0 ? 0 : 1;
 } finally {
+  if (served) {
+    served.child.kill('SIGTERM');
+    await served.exited;
+  }
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(servedDir, { recursive: true, force: true });
   await pg.drop();
 }
