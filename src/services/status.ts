@@ -4,6 +4,7 @@ import { type Account, accounts, type Goal, goals, submissions } from '../db/sch
 import { ts } from '../db/sql.ts';
 import { goalReadyAt, maxConversionAgeMs } from '../domain/conversion-rules.ts';
 import { formatRelease, type HeldReason, heldReasons } from '../domain/held.ts';
+import { plural } from '../domain/plural.ts';
 import type { ServiceContext } from './context.ts';
 
 /**
@@ -404,9 +405,6 @@ export async function queueStatus({
   };
   return { ...view, summary: queueSummary(view, now) };
 }
-
-const plural = (n: number, one: string, many = `${one}s`) =>
-  `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 /**
  * What waits, in one line: "12 rows held until 10:34 UTC (goal not ready at Microsoft yet); account

@@ -105,7 +105,7 @@ Microsoft accepts conversions for a new goal 2 hours after it is created; closel
           'emulator';
         console.log(
           dryRun
-            ? `Created goal "${goal.name}" (${goal.id}). Dry run: the submitter (closeloop serve, or the next submit --once) creates it in the built-in emulator, which takes conversions for it ${config.dryRunGoalDelayMs === 0 ? 'at once' : `${config.dryRunGoalDelayMs / 60_000} minutes after that (CLOSELOOP_DRY_RUN_GOAL_DELAY)`}; Microsoft itself waits 2 hours.`
+            ? `Created goal "${goal.name}" (${goal.id}). Dry run: the submitter (closeloop serve, or the next submit --once) creates it in the built-in emulator, which takes conversions for it ${config.dryRunGoalDelayMs === 0 ? 'at once' : `${formatWindow(config.dryRunGoalDelayMs / 60_000)} after that (CLOSELOOP_DRY_RUN_GOAL_DELAY)`}; Microsoft itself waits 2 hours.`
             : `Created goal "${goal.name}" (${goal.id}). The submitter (closeloop serve, or the next submit --once) creates it in Microsoft Advertising; Microsoft accepts conversions for it 2 hours after that (about ${goalView(goal).acceptsConversionsFrom}); until then they are held.`,
         );
         return 0;

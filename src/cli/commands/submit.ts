@@ -67,8 +67,8 @@ export const submitCommand: Command = {
       if (values.json) console.log(JSON.stringify({ ...json, dryRun: sending.dryRun, seconds, waiting }));
       else if (waiting !== undefined) {
         const done = [
-          report.goalsCreated > 0 ? `${report.goalsCreated} goals created at Microsoft` : '',
-          report.expired > 0 ? `${report.expired} rows expired (older than 90 days)` : '',
+          report.goalsCreated > 0 ? `${plural(report.goalsCreated, 'goal')} created at Microsoft` : '',
+          report.expired > 0 ? `${plural(report.expired, 'row')} expired (older than 90 days)` : '',
         ].filter(Boolean);
         console.log(
           `${sending.dryRun ? '[dry run] ' : ''}0 calls${done.length > 0 ? ` (${done.join(', ')})` : ''}: ${waiting}.`,

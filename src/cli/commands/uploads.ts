@@ -1,3 +1,4 @@
+import { plural } from '../../domain/plural.ts';
 import { listUploads, rowStates, uploadView } from '../../services/uploads.ts';
 import type { Command } from '../command.ts';
 import { CliError, withDatabase } from '../runtime.ts';
@@ -54,7 +55,7 @@ export const uploadsCommand: Command = {
             .map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`)
             .join(', ');
           console.log(
-            `${u.createdAt}  ${u.source === 'api' ? 'API ' : 'FILE'}  ${u.kind.padEnd(11)}  ${u.status.padEnd(19)}  ${counts || `${u.totalRows} rows`}  ${u.source === 'api' ? '' : `${u.filename}  `}${u.id}`,
+            `${u.createdAt}  ${u.source === 'api' ? 'API ' : 'FILE'}  ${u.kind.padEnd(11)}  ${u.status.padEnd(19)}  ${counts || plural(u.totalRows, 'row')}  ${u.source === 'api' ? '' : `${u.filename}  `}${u.id}`,
           );
         }
         if (page.next) console.log(`More: closeloop uploads --before ${page.next}`);
