@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnvironment, runCli } from '../helpers/cli.ts';
+import { cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-describe('closeloop accounts', () => {
+describe('closeloop accounts', { timeout: cliTestTimeoutMs }, () => {
   it('lists the dry run, registers an account with secrets from the environment, lists it', async () => {
     const dry = await runCli(['accounts', 'list'], env);
     expect(dry.code).toBe(0);

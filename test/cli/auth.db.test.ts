@@ -9,7 +9,7 @@ import { openDatabase } from '../../src/db/client.ts';
 import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
 import { createAccountTokens } from '../../src/msads/oauth.ts';
 import { createSecrets, loadSecretKey } from '../../src/secrets.ts';
-import { type CliResult, cliEnvironment, runCli, startCli } from '../helpers/cli.ts';
+import { type CliResult, cliEnvironment, cliTestTimeoutMs, runCli, startCli } from '../helpers/cli.ts';
 import { testDbKind } from '../helpers/db.ts';
 
 let emulator: Emulator;
@@ -92,7 +92,7 @@ async function listAccounts() {
   return JSON.parse(list.stdout) as Record<string, unknown>[];
 }
 
-describe('closeloop auth login', () => {
+describe('closeloop auth login', { timeout: cliTestTimeoutMs }, () => {
   it('prints the consent URL, takes the whole redirect URL pasted at the prompt, stores the refresh token', async () => {
     const before = await listAccounts();
     expect(before).toHaveLength(1);

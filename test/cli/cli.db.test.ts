@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnvironment, runCli } from '../helpers/cli.ts';
+import { cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
@@ -20,7 +20,7 @@ function file(name: string, text: string) {
   return path;
 }
 
-describe('closeloop CLI', () => {
+describe('closeloop CLI', { timeout: cliTestTimeoutMs }, () => {
   it('manages goals and keys', async () => {
     const added = await runCli(
       ['goals', 'add', '--name', 'Purchase', '--value', '10', '--currency', 'USD', '--window', '30d'],

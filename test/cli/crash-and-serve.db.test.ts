@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeConversionsCsv } from '../bench/generate.ts';
-import { cliEnvironment, runCli, startCli } from '../helpers/cli.ts';
+import { cliEnvironment, cliTestTimeoutMs, runCli, startCli } from '../helpers/cli.ts';
 
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
@@ -50,7 +50,7 @@ const exited = (child: ReturnType<typeof startCli>) =>
     else child.on('exit', (code) => resolve(code));
   });
 
-describe('crash safety', () => {
+describe('crash safety', { timeout: cliTestTimeoutMs }, () => {
   it('a kill -9 during an import loses nothing that was committed, and the database opens again', async () => {
     const small = join(dir, 'small.csv');
     await writeConversionsCsv(small, 50, new Date());
@@ -143,7 +143,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe('closeloop serve', () => {
+describe('closeloop serve', { timeout: cliTestTimeoutMs }, () => {
   it('serves, then stops cleanly on SIGTERM and starts again on the same data', async () => {
     for (let round = 0; round < 2; round++) {
       const port = await freePort();

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnvironment, runCli } from '../helpers/cli.ts';
+import { cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 
 /** Common mistakes, each caught with the fix, as a user meets them on the command line. */
 let env: Record<string, string>;
@@ -27,7 +27,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => cleanup());
 
-describe('mistakes caught with the fix', () => {
+describe('mistakes caught with the fix', { timeout: cliTestTimeoutMs }, () => {
   it('goals: another case is refused; the list shows values and windows as people write them', async () => {
     const again = await runCli(['goals', 'add', '--name', 'purchase'], env);
     expect(again.code).toBe(1);

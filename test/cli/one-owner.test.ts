@@ -9,6 +9,7 @@ import { openDatabase } from '../../src/db/client.ts';
 import { readOwner } from '../../src/db/owner-lock.ts';
 import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
 import { writeConversionsCsv } from '../bench/generate.ts';
+import { cliTestTimeoutMs } from '../helpers/cli.ts';
 import {
   exited,
   freePort,
@@ -89,7 +90,7 @@ async function authLogin(): Promise<{ code: number | null; stdout: string; stder
   return { code: code as number | null, stdout, stderr };
 }
 
-describe('commands while closeloop serve runs', () => {
+describe('commands while closeloop serve runs', { timeout: cliTestTimeoutMs }, () => {
   it('keys, goals, import and auth login go through the service: it sees each write at once, and the writes outlive it', async () => {
     const service = await startServe(env);
     try {
@@ -215,7 +216,7 @@ describe('commands while closeloop serve runs', () => {
   }, 120_000);
 });
 
-describe('commands without the service', () => {
+describe('commands without the service', { timeout: cliTestTimeoutMs }, () => {
   it('a second command goes through the first; the service waits for a command that owns the folder', async () => {
     // 100,000 rows: long enough (seconds) for a key and a service start to happen while it runs.
     const importing = startCli(['import', await csv('long.csv', 100_000), '--progress'], env);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnvironment, runCli } from '../helpers/cli.ts';
+import { cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-describe('the queue from the command line (dry run)', () => {
+describe('the queue from the command line (dry run)', { timeout: cliTestTimeoutMs }, () => {
   it('shows what waits and why, sends at once in the dry run, and lists uploads a page at a time', async () => {
     const empty = await runCli(['submit', '--once'], env);
     expect(empty.code).toBe(0);

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, cliEnvironment, runCli } from '../helpers/cli.ts';
+import { type CliResult, cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 
 /**
  * The README's quick start, run as written: `npm start` in one terminal, then the "Your first import"
@@ -71,7 +71,7 @@ function runBlock(block: string, shellEnv: Record<string, string>): Promise<CliR
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-describe('the README quick start, run literally', () => {
+describe('the README quick start, run literally', { timeout: cliTestTimeoutMs }, () => {
   it('npm start, then the first-import commands, ends with the rows accepted by the dry run', async () => {
     const [start, check] = shBlocks('## Quick start', '### Your first import, from the command line');
     expect(start?.trim()).toBe('npm install && npm start');

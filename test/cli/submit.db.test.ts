@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
-import { cliEnvironment, runCli } from '../helpers/cli.ts';
+import { cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
@@ -42,7 +42,7 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-describe('sending from the CLI', () => {
+describe('sending from the CLI', { timeout: cliTestTimeoutMs }, () => {
   it('syncs goals, checks auto-tagging, imports a file and submits it once, with the real OAuth flow', async () => {
     const sync = await runCli(['goals', 'sync'], env);
     expect(sync.stderr).toBe('');

@@ -6,6 +6,13 @@ import { createPostgresDatabaseUrl, testDbKind } from './db.ts';
 
 const main = join(import.meta.dirname, '../../src/cli/main.ts');
 
+/**
+ * Tests that start real CLI and serve processes: each process opens its database (PGlite: about 1 s on a
+ * quiet machine, 3–5 s while the suite's other worker starts its own), so a test of four commands spent
+ * 30–37 s in CI on PGlite where the same test on PostgreSQL took 8 s. A hung process still fails the test.
+ */
+export const cliTestTimeoutMs = 120_000;
+
 export interface CliResult {
   code: number | null;
   stdout: string;
