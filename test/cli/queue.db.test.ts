@@ -50,7 +50,7 @@ describe('the queue from the command line (dry run)', { timeout: cliTestTimeoutM
 
     const sent = await runCli(['submit', '--once'], env);
     expect(sent.code).toBe(0);
-    expect(sent.stdout).toMatch(/^\[dry run\] 1 calls in .*: 2 accepted/);
+    expect(sent.stdout).toMatch(/^\[dry run\] 1 call in .*: 2 accepted/);
     const release = new Date(`${clickAt.replace(' ', 'T')}Z`).getTime() + 3600_000;
     const hhmm = new Date(release).toISOString().slice(11, 16);
     const idle = await runCli(['submit', '--once'], env);
