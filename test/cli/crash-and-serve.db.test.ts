@@ -81,14 +81,15 @@ describe('crash safety', { timeout: cliTestTimeoutMs }, () => {
   async function resultRows(id: string) {
     const results = await runCli(['results', id], env);
     expect(results.code).toBe(0);
-    return results.stdout
-      .trim()
-      .split('\r\n')
-      .slice(1)
-      .map((line) => {
-        const cells = line.split(',');
-        return { status: cells[1], ledgerId: cells.at(-1) };
-      });
+    const [header, ...lines] = results.stdout.trim().split('\r\n');
+    // By name: the results gained columns after Ledger Id (accepted-at, TrackingId).
+    const column = (name: string) => header!.split(',').indexOf(name);
+    const status = column('Status');
+    const ledgerId = column('Ledger Id');
+    return lines.map((line) => {
+      const cells = line.split(',');
+      return { status: cells[status], ledgerId: cells[ledgerId] };
+    });
   }
 
   // The kill lands where the test says (CLOSELOOP_PAUSE_AT, see src/pause-point.ts), so each outcome is

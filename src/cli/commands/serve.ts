@@ -1,13 +1,5 @@
-import { serve } from '@hono/node-server';
-import { openDatabase } from '../../db/client.ts';
-import { createApp } from '../../http/app.ts';
-import { maintainUploads } from '../../ingest/results.ts';
-import { createLogger } from '../../log.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import { statusSetup } from '../../services/status.ts';
-import { openSending, refreshAutoTagging } from '../../submit/runtime.ts';
 import type { Command } from '../command.ts';
-import { loadCliConfig } from '../runtime.ts';
 
 /** The retention job runs at start and then every hour. */
 const retentionIntervalMs = 60 * 60 * 1000;
@@ -24,6 +16,25 @@ export const serveCommand: Command = {
   MSADS_* (the Microsoft Advertising account; without it: a dry run against the built-in emulator),
   MSADS_CALLS_PER_MINUTE, MSADS_CONCURRENCY and SUBMIT_* (the submitter).`,
   async run() {
+    const [
+      { serve },
+      { openDatabase },
+      { createApp },
+      { maintainUploads },
+      { createLogger },
+      { statusSetup },
+      { openSending, refreshAutoTagging },
+      { loadCliConfig },
+    ] = await Promise.all([
+      import('@hono/node-server'),
+      import('../../db/client.ts'),
+      import('../../http/app.ts'),
+      import('../../ingest/results.ts'),
+      import('../../log.ts'),
+      import('../../services/status.ts'),
+      import('../../submit/runtime.ts'),
+      import('../runtime.ts'),
+    ]);
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
     const started = Date.now();

@@ -1,15 +1,7 @@
-import { conversionStates } from '../../db/schema/ledger-columns.ts';
 import { formatRelease } from '../../domain/held.ts';
-import {
-  type AccountStatus,
-  type DatabaseDescription,
-  type GoalStatus,
-  queueStatus,
-  type StatusView,
-  statusSetup,
-} from '../../services/status.ts';
+import { conversionStates } from '../../domain/ledger-states.ts';
+import type { AccountStatus, DatabaseDescription, GoalStatus, StatusView } from '../../services/status.ts';
 import type { Command } from '../command.ts';
-import { withDatabase } from '../runtime.ts';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -22,6 +14,10 @@ export const statusCommand: Command = {
   same as JSON (--json).`,
   options: { json: { type: 'boolean', description: 'print the status as JSON (as GET /api/v1/status)' } },
   async run({ values }) {
+    const [{ withDatabase }, { queueStatus, statusSetup }] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../services/status.ts'),
+    ]);
     return withDatabase(async (ctx, config) => {
       const view = await queueStatus({ ctx, setup: statusSetup(config) });
       console.log(values.json ? JSON.stringify(view, null, 2) : statusText(view));

@@ -1,12 +1,7 @@
 import { plural } from '../../domain/plural.ts';
-import { createLogger } from '../../log.ts';
-import { queueStatus, statusSetup } from '../../services/status.ts';
-import { listSubmissions, retryFailedRows } from '../../services/submissions.ts';
-import { openSending } from '../../submit/runtime.ts';
-import { type DrainReport, emptyReport } from '../../submit/submitter.ts';
+import type { DrainReport } from '../../submit/submitter.ts';
 import type { Command } from '../command.ts';
 import { progressBar } from '../progress.ts';
-import { withDatabase } from '../runtime.ts';
 
 export const submitCommand: Command = {
   name: 'submit',
@@ -31,6 +26,19 @@ export const submitCommand: Command = {
     progress: { type: 'boolean', description: 'show the progress line even when stderr is not a terminal' },
   },
   async run({ values }) {
+    const [
+      { withDatabase },
+      { createLogger },
+      { queueStatus, statusSetup },
+      { openSending },
+      { emptyReport },
+    ] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../log.ts'),
+      import('../../services/status.ts'),
+      import('../../submit/runtime.ts'),
+      import('../../submit/submitter.ts'),
+    ]);
     return withDatabase(async (ctx, config) => {
       const log = createLogger(config.logLevel);
       const sending = await openSending(ctx, config, log);
@@ -105,6 +113,10 @@ export const retryCommand: Command = {
     },
   },
   async run({ values }) {
+    const [{ withDatabase }, { retryFailedRows }] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../services/submissions.ts'),
+    ]);
     return withDatabase(async (ctx) => {
       const upload = values.upload as string | undefined;
       const byCall = Boolean(values['rejected-by-call']);
@@ -141,6 +153,10 @@ export const submissionsCommand: Command = {
   },
   async run({ values }) {
     const limit = values.limit === undefined ? 20 : Number(values.limit);
+    const [{ withDatabase }, { listSubmissions }] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../services/submissions.ts'),
+    ]);
     return withDatabase(async (ctx) => {
       const list = await listSubmissions({ ctx, limit });
       if (values.json) console.log(JSON.stringify(list, null, 2));

@@ -1,7 +1,6 @@
 import { plural } from '../../domain/plural.ts';
-import { listUploads, rowStates, uploadView } from '../../services/uploads.ts';
+import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
-import { CliError, withDatabase } from '../runtime.ts';
 
 export const uploadsCommand: Command = {
   name: 'uploads',
@@ -37,6 +36,10 @@ export const uploadsCommand: Command = {
       throw new CliError(`--limit must be a whole number from 1 to 1000; got "${limitText}".`);
     const limit = Number(limitText);
     const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+    const [{ withDatabase }, { listUploads, rowStates, uploadView }] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../services/uploads.ts'),
+    ]);
     return withDatabase(async (ctx) => {
       const page = await listUploads({
         ctx,

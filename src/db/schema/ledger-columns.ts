@@ -1,17 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { bigint, integer, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { conversionStates } from '../../domain/ledger-states.ts';
 
-export const conversionStates = [
-  'held',
-  'queued',
-  'submitting',
-  'accepted',
-  'rejected',
-  'duplicate',
-  'expired',
-  'failed',
-] as const;
-export type ConversionState = (typeof conversionStates)[number];
+// Domain vocabulary, kept importable from here: the CLI reads it without loading drizzle.
+export { type ConversionState, conversionStates } from '../../domain/ledger-states.ts';
 
 /**
  * What every ledger row has, conversion or adjustment: its state, why it is in it, where it came from,
