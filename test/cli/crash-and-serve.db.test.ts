@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeConversionsCsv } from '../bench/generate.ts';
 import { cliEnvironment, cliTestTimeoutMs, runCli, startCli } from '../helpers/cli.ts';
+import { exited, freePort, waitForOutput } from '../helpers/processes.ts';
 
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
@@ -15,40 +15,6 @@ beforeAll(async () => {
   await runCli(['goals', 'add', '--name', 'Purchase'], env);
 });
 afterAll(() => cleanup());
-
-function waitForOutput(
-  child: ReturnType<typeof startCli>,
-  pattern: RegExp,
-  timeoutMs = 60_000,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(
-      () => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen}`)),
-      timeoutMs,
-    );
-    const onData = (d: Buffer) => {
-      seen += d;
-      if (pattern.test(seen)) {
-        clearTimeout(timer);
-        resolve(seen);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      if (!pattern.test(seen)) reject(new Error(`exited before ${pattern}; output:\n${seen}`));
-    });
-  });
-}
-
-/** Resolves with the exit code (null when killed by a signal), also when the child has already exited. */
-const exited = (child: ReturnType<typeof startCli>) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    else child.on('exit', (code) => resolve(code));
-  });
 
 describe('crash safety', { timeout: cliTestTimeoutMs }, () => {
   it('a kill -9 during an import loses nothing that was committed, and the database opens again', async () => {
@@ -134,15 +100,6 @@ describe('crash safety', { timeout: cliTestTimeoutMs }, () => {
     240_000,
   );
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('closeloop serve', { timeout: cliTestTimeoutMs }, () => {
   it('serves, then stops cleanly on SIGTERM and starts again on the same data', async () => {
