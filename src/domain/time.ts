@@ -133,41 +133,22 @@ export function parseConversionTime(text: string, fallbackZone: TimeZoneSpec | u
 
 const utc: TimeZoneSpec = { kind: 'utc' };
 
+/** A wall time from the digit groups of a numeric format (ISO or US order, already put in order). */
+function numericWall(...[y, mo, d, h, mi, s, f]: (string | undefined)[]): WallTime {
+  return { year: +y!, month: +mo!, day: +d!, hour: +h!, minute: +mi!, second: +s!, fraction: fractionOf(f) };
+}
+
 /** The date and clock time at the start of the cell, or the INVALID_TIME_FORMAT message. */
 function readWallTime(text: string): { wall: WallTime; length: number; slashes: boolean } | string {
   const iso = isoPrefix.exec(text);
   if (iso) {
     const [all, y, mo, d, h, mi, s, f] = iso;
-    return {
-      wall: {
-        year: +y!,
-        month: +mo!,
-        day: +d!,
-        hour: +h!,
-        minute: +mi!,
-        second: +s!,
-        fraction: fractionOf(f),
-      },
-      length: all!.length,
-      slashes: false,
-    };
+    return { wall: numericWall(y, mo, d, h, mi, s, f), length: all!.length, slashes: false };
   }
   const us = usPrefix.exec(text);
   if (us) {
     const [all, mo, d, y, h, mi, s, f] = us;
-    return {
-      wall: {
-        year: +y!,
-        month: +mo!,
-        day: +d!,
-        hour: +h!,
-        minute: +mi!,
-        second: +s!,
-        fraction: fractionOf(f),
-      },
-      length: all!.length,
-      slashes: true,
-    };
+    return { wall: numericWall(y, mo, d, h, mi, s, f), length: all!.length, slashes: true };
   }
   const named = monthNamePrefix.exec(text);
   if (named) {

@@ -5,6 +5,7 @@ import { accounts, goals } from '../../src/db/schema/index.ts';
 import { ts } from '../../src/db/sql.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMsadsClient, type MsadsClient } from '../../src/msads/client.ts';
+import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
 import { createSubmitter, type SubmitAccount, type SubmitterOptions } from '../../src/submit/submitter.ts';
 
 export const quietLog = createLogger('silent');
@@ -152,4 +153,25 @@ export function testSubmitter(
     log: quietLog,
     ...rest,
   });
+}
+
+/**
+ * A fresh emulator that knows `goalName` (created a day ago, so it takes conversions), and an empty queue:
+ * no rows, no submissions, no account pause or rate-limit slot left from an earlier test.
+ */
+export async function resetSending(database: Database, goalName: string): Promise<Emulator> {
+  const emulator = createEmulator({ auth: 'open' });
+  emulator.addGoal({
+    customerId: '1000',
+    accountId: '2000',
+    name: goalName,
+    createdAt: new Date(Date.now() - 86_400_000),
+  });
+  await database.query(sql`delete from adjustments`);
+  await database.query(sql`delete from conversions`);
+  await database.query(sql`delete from submissions`);
+  await database.query(
+    sql`update accounts set paused_until = null, pause_reason = null, next_call_at = null`,
+  );
+  return emulator;
 }

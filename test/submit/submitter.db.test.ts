@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { ts } from '../../src/db/sql.ts';
-import { createEmulator, type Emulator } from '../../src/msads/emulator/index.ts';
+import type { Emulator } from '../../src/msads/emulator/index.ts';
 import { retryFailed } from '../../src/submit/maintenance.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
 import { createTestDatabase } from '../helpers/db.ts';
@@ -11,6 +11,7 @@ import {
   addGoal,
   emulatorClient,
   queueConversions,
+  resetSending,
   states,
   testSubmitter,
 } from '../helpers/submit.ts';
@@ -31,19 +32,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  emulator = createEmulator({ auth: 'open' });
-  emulator.addGoal({
-    customerId: '1000',
-    accountId: '2000',
-    name: goalName,
-    createdAt: new Date(Date.now() - 86_400_000),
-  });
-  await database.query(sql`delete from adjustments`);
-  await database.query(sql`delete from conversions`);
-  await database.query(sql`delete from submissions`);
-  await database.query(
-    sql`update accounts set paused_until = null, pause_reason = null, next_call_at = null`,
-  );
+  emulator = await resetSending(database, goalName);
 });
 
 const submitter = (overrides: Parameters<typeof testSubmitter>[2] = {}) =>

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { createMsadsClient } from '../../src/msads/client.ts';
-import { createEmulator, type Emulator, type FaultSpec } from '../../src/msads/emulator/index.ts';
+import type { Emulator, FaultSpec } from '../../src/msads/emulator/index.ts';
 import { listAccounts } from '../../src/services/accounts.ts';
 import { retryFailedRows } from '../../src/services/submissions.ts';
 import { accountErrorPauseMs } from '../../src/submit/answer.ts';
@@ -12,7 +12,14 @@ import { unprovenLoneRefusals } from '../../src/submit/split.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
 import { testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
-import { addAccount, addGoal, queueConversions, states, testSubmitter } from '../helpers/submit.ts';
+import {
+  addAccount,
+  addGoal,
+  queueConversions,
+  resetSending,
+  states,
+  testSubmitter,
+} from '../helpers/submit.ts';
 
 /*
  * A call that fails as a whole — an answer that is not Microsoft's, an empty or cut-short 200, a code
@@ -44,19 +51,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  emulator = createEmulator({ auth: 'open' });
-  emulator.addGoal({
-    customerId: '1000',
-    accountId: '2000',
-    name: goalName,
-    createdAt: new Date(Date.now() - 86_400_000),
-  });
-  await database.query(sql`delete from adjustments`);
-  await database.query(sql`delete from conversions`);
-  await database.query(sql`delete from submissions`);
-  await database.query(
-    sql`update accounts set paused_until = null, pause_reason = null, next_call_at = null`,
-  );
+  emulator = await resetSending(database, goalName);
 });
 
 const client = (baseUrl = url) =>
