@@ -50,9 +50,20 @@ describe('starting with a database that cannot be opened', () => {
     mkdirSync(folder);
     chmodSync(folder, 0o555);
     chmodSync(dir, 0o755);
-    // root writes anywhere: run the command as nobody (uid 65534) then, as a real user would be.
+    // root writes anywhere: run the command as nobody (uid 65534) then, as a real user would be. It keeps
+    // only the right to read and search every folder (CAP_DAC_READ_SEARCH), so that it can load the
+    // project from a checkout nobody may not enter (a clone in a 0700 `mktemp -d` folder), but not write.
     const asUser =
-      process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+      process.getuid?.() === 0
+        ? [
+            'setpriv',
+            '--reuid=65534',
+            '--regid=65534',
+            '--clear-groups',
+            '--inh-caps=+dac_read_search',
+            '--ambient-caps=+dac_read_search',
+          ]
+        : [];
     const result = await runCli(
       ['serve'],
       { CLOSELOOP_DATA_DIR: folder, CLOSELOOP_SECRET_KEY: 'a'.repeat(64) },
