@@ -69,6 +69,29 @@ export interface CallAdapter {
    * How requests are authenticated: CTM signs (X-CTM-Signature over X-CTM-Time + raw body); the others
    * cannot sign and carry a per-source secret token (URL or header), compared in constant time.
    */
-  auth: 'ctm-signature' | 'token';
+  auth: 'ctm-signature' | 'token' | 'polled';
   parse(request: ProviderRequest, options: AdapterOptions): AdapterResult;
+  /** Providers with only a pull API (ResponseTap): serve polls each source of this provider on a schedule. */
+  poller?: CallPoller;
+}
+
+/** A pull API's client. It makes its HTTP requests through the fetch it is given (tests pass a fake server's). */
+export interface CallPoller {
+  /** How often serve polls a source of this provider. */
+  intervalMs: number;
+  /**
+   * Calls since `cursor` (null: since `now` minus one interval), all pages, and the cursor to resume
+   * after them; re-reading a little (an overlap) is fine, the receiver de-duplicates by call id.
+   */
+  poll(options: {
+    fetch: typeof globalThis.fetch;
+    /** The source's decrypted credentials (e.g. ResponseTap's API key and account id). */
+    credentials: Record<string, string>;
+    /** Where the API lives; tests point it at a fake. */
+    baseUrl?: string;
+    cursor: string | null;
+    now: Date;
+    adapter: AdapterOptions;
+    signal?: AbortSignal;
+  }): Promise<{ calls: NormalizedCall[]; cursor: string }>;
 }
