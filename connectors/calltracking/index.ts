@@ -1,0 +1,10 @@
+import type { CallAdapter } from './types.ts';
+
+/**
+ * Every call-tracking provider closeloop receives calls from, by the name used in the CLI and in
+ * webhook paths (/webhooks/<provider>/<source id>). Adapters are pure and small, so all are loaded.
+ */
+export const callAdapters: Record<string, CallAdapter> = {
+  // One line per provider, in alphabetical order:
+  // avanser, calltrackingmetrics, dialogtech, generic, infinity, invoca, responsetap, wildjar
+};
