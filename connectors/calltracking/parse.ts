@@ -284,7 +284,21 @@ export function startTime(raw: unknown, field: string, zone: string): Date {
       `field "${field}": ${value} does not exist in ${zone} (the clocks jump forward then); check the source's time zone`,
     );
   }
-  return toSecond(time.toJSDate());
+  return toSecond(earliestReading(time, parts).toJSDate());
+}
+
+/**
+ * A wall time the clocks pass twice (fall back) has two instants; like every other source, take the earlier
+ * (DESIGN.md, time zone precedence). Luxon picks one of them: try the zone's offsets either side of it.
+ */
+function earliestReading(time: DateTime, parts: { [unit: string]: number }): DateTime {
+  const wallAsUtc = DateTime.fromObject(parts, { zone: 'UTC' }).toMillis();
+  let earliest = time;
+  for (const probe of [time.minus({ hours: 3 }), time.plus({ hours: 3 })]) {
+    const instant = DateTime.fromMillis(wallAsUtc - probe.offset * 60_000, { zone: time.zone });
+    if (instant.offset === probe.offset && instant < earliest) earliest = instant;
+  }
+  return earliest;
 }
 
 /** The normalized fields a provider's parameter names are mapped onto (FieldOverrides' keys). */
