@@ -267,7 +267,12 @@ export function startTime(raw: unknown, field: string, zone: string): Date {
     minute: Number(minute),
     second: Number(second ?? 0),
   };
-  const explicit = offset === undefined ? null : /^(z|utc|gmt)$/i.test(offset) ? 'UTC' : `UTC${offset}`;
+  const explicit =
+    offset === undefined
+      ? null
+      : /^(z|utc|gmt)$/i.test(offset)
+        ? 'UTC'
+        : `UTC${offset.slice(0, 3)}:${offset.slice(-2)}`;
   const time = DateTime.fromObject(parts, { zone: explicit ?? zone });
   if (!time.isValid) {
     if (time.invalidReason === 'unsupported zone') {
