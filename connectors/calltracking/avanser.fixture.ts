@@ -2,7 +2,9 @@
  * An Avanser Generic Webhook as the template in docs/call-tracking-providers.md makes it: a POST with an XML
  * body (Avanser fills the codes), start time in the account's zone (Australia/Sydney).
  */
-import { landingUrlFor, wallClock } from './parse.ts';
+
+import { wallClock } from './call-times.ts';
+import { landingUrlFor } from './parse.ts';
 
 /** The zone the fixture's `start` is written in: the source must set `timeZone` to it. */
 export const fixtureTimeZone = 'Australia/Sydney';

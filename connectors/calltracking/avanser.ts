@@ -13,7 +13,9 @@
  * set e.g. Australia/Sydney); `start_utc` as UTC; epoch seconds/milliseconds and ISO strings with an
  * offset are read as such. The click ID comes from `msclkid`, else the landing page's URL.
  */
-import { adapterResult, type CallMapping, mapCall, readValues } from './parse.ts';
+
+import { type CallMapping, mapCall } from './call-mapping.ts';
+import { adapterResult, readValues } from './parse.ts';
 import type { CallAdapter } from './types.ts';
 
 /** Our parameter names, as in the template the docs give (`id` ← `[[uniqueid]]`). */

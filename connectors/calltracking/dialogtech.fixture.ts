@@ -2,7 +2,9 @@
  * A DialogTech post-call action as the template in docs/call-tracking-providers.md makes it: a GET whose
  * query carries the call (DialogTech fills the placeholders), start time in the account's zone (America/Chicago).
  */
-import { landingUrlFor, wallClock } from './parse.ts';
+
+import { wallClock } from './call-times.ts';
+import { landingUrlFor } from './parse.ts';
 
 /** The zone the fixture's `start_time` is written in: the source must set `timeZone` to it. */
 export const fixtureTimeZone = 'America/Chicago';

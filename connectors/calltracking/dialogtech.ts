@@ -13,7 +13,9 @@
  * `start_time` as the account's local time in the source's `timeZone`; epoch seconds/milliseconds and ISO
  * strings with an offset are read as such. The click ID comes from `msclkid`, else the landing page's URL.
  */
-import { adapterResult, type CallMapping, mapCall, readValues } from './parse.ts';
+
+import { type CallMapping, mapCall } from './call-mapping.ts';
+import { adapterResult, readValues } from './parse.ts';
 import type { CallAdapter } from './types.ts';
 
 /** Our parameter names, in the template the docs give; DialogTech's API v3 names as second choices. */

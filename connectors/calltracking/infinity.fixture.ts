@@ -1,5 +1,7 @@
 /** An Infinity Call Out URL request: a GET whose parameters are the Param Mappings docs/call-tracking-providers.md lists. */
-import { landingUrlFor, wallClock } from './parse.ts';
+
+import { wallClock } from './call-times.ts';
+import { landingUrlFor } from './parse.ts';
 
 export function sampleDelivery(call: {
   callId: string;

@@ -15,7 +15,9 @@
  * enter (each Infinity field under its own name), and the source's `fields` option renames any of them.
  * Offset-less times are UTC (documented for `dt`) unless the source sets a time zone (Infinity's `tz`).
  */
-import { adapterResult, type CallMapping, mapCall, readValues } from './parse.ts';
+
+import { type CallMapping, mapCall } from './call-mapping.ts';
+import { adapterResult, readValues } from './parse.ts';
 import type { CallAdapter } from './types.ts';
 
 export const infinityMapping: CallMapping = {

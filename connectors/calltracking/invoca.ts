@@ -16,7 +16,9 @@
  * Currency: none per transaction (the tenant/goal default applies). Signing: none documented (URL token).
  * Searched again (docs corpus, "Invoca webhook substitution parameters"): nothing beyond the reference.
  */
-import { adapterResult, type CallMapping, e164, mapCall, readValues, text, valueAt } from './parse.ts';
+
+import { type CallMapping, mapCall } from './call-mapping.ts';
+import { adapterResult, e164, readValues, text, valueAt } from './parse.ts';
 import type { CallAdapter } from './types.ts';
 
 export const invocaMapping: CallMapping = {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CallInputError, decimal, e164, msclkidFromUrl, readValues, seconds, startTime } from './parse.ts';
+import { startTime } from './call-times.ts';
+import { CallInputError, decimal, e164, msclkidFromUrl, readValues, seconds } from './parse.ts';
 import { requestOf } from './test-support.ts';
 
 describe('msclkidFromUrl', () => {

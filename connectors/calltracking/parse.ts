@@ -1,18 +1,11 @@
 /**
  * Helpers every call-tracking adapter shares: reading a provider's request (query, JSON, form or XML),
- * strict numbers, times (epoch seconds vs milliseconds, UTC strings, account-local strings in a zone),
- * the click ID from a landing URL, and the mapping of a provider's parameter names onto a
- * NormalizedCall. Pure: no clock, no network, no database.
+ * strict numbers, callers and the click ID from a landing URL. Times are in call-times.ts, the mapping of
+ * a provider's parameter names onto a NormalizedCall in call-mapping.ts. Pure: no clock, no network, no
+ * database.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { DateTime } from 'luxon';
-import type {
-  AdapterOptions,
-  AdapterResult,
-  FieldOverrides,
-  NormalizedCall,
-  ProviderRequest,
-} from './types.ts';
+import type { AdapterResult, NormalizedCall, ProviderRequest } from './types.ts';
 
 /** Bad input: the message says what is wrong, where (which field) and what was expected. */
 export class CallInputError extends Error {
@@ -230,173 +223,7 @@ export function msclkidFromUrl(url: string | null): string | null {
   return null;
 }
 
-/** Milliseconds since the epoch from seconds or milliseconds, told apart by magnitude (> 1e12 ⇒ ms). */
-export function epoch(value: number): Date {
-  return new Date(value > 1e12 ? value : value * 1000);
-}
-
-/** Drops the milliseconds: the ledger keeps conversion times to the second (Microsoft's format). */
-function toSecond(date: Date): Date {
-  return new Date(Math.floor(date.getTime() / 1000) * 1000);
-}
-
-const wallTime =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?$/i;
-
-/**
- * A start time: epoch seconds or milliseconds (by magnitude), or `YYYY-MM-DD HH:MM[:SS]` / ISO with or without
- * an offset. An offset-less string is wall time in `zone` ('UTC' where the provider documents UTC, else the
- * source's time zone); a wall time that does not exist there (spring forward) is an error.
- */
-export function startTime(raw: unknown, field: string, zone: string): Date {
-  const value = text(raw, field);
-  if (value === null) throw new CallInputError(`field "${field}": missing the call's start time`);
-  if (/^\d{9,14}(\.\d+)?$/.test(value)) return toSecond(epoch(Number(value)));
-  const match = wallTime.exec(value);
-  if (!match) {
-    throw new CallInputError(
-      `field "${field}": expected epoch seconds or milliseconds, or a time like 2024-05-01 13:45:10 (ISO 8601, optional offset), got "${value}"`,
-    );
-  }
-  const [, year, month, day, hour, minute, second, offset] = match;
-  const parts = {
-    year: Number(year),
-    month: Number(month),
-    day: Number(day),
-    hour: Number(hour),
-    minute: Number(minute),
-    second: Number(second ?? 0),
-  };
-  const explicit =
-    offset === undefined
-      ? null
-      : /^(z|utc|gmt)$/i.test(offset)
-        ? 'UTC'
-        : `UTC${offset.slice(0, 3)}:${offset.slice(-2)}`;
-  const time = DateTime.fromObject(parts, { zone: explicit ?? zone });
-  if (!time.isValid) {
-    if (time.invalidReason === 'unsupported zone') {
-      throw new CallInputError(
-        `time zone "${explicit ?? zone}" is not an IANA zone name (e.g. Europe/London)`,
-      );
-    }
-    throw new CallInputError(
-      `field "${field}": "${value}" is not a valid date and time (${time.invalidExplanation})`,
-    );
-  }
-  if (time.hour !== parts.hour || time.minute !== parts.minute) {
-    throw new CallInputError(
-      `field "${field}": ${value} does not exist in ${zone} (the clocks jump forward then); check the source's time zone`,
-    );
-  }
-  return toSecond(earliestReading(time, parts).toJSDate());
-}
-
-/**
- * A wall time the clocks pass twice (fall back) has two instants; like every other source, take the earlier
- * (DESIGN.md, time zone precedence). Luxon picks one of them: try the zone's offsets either side of it.
- */
-function earliestReading(time: DateTime, parts: { [unit: string]: number }): DateTime {
-  const wallAsUtc = DateTime.fromObject(parts, { zone: 'UTC' }).toMillis();
-  let earliest = time;
-  for (const probe of [time.minus({ hours: 3 }), time.plus({ hours: 3 })]) {
-    const instant = DateTime.fromMillis(wallAsUtc - probe.offset * 60_000, { zone: time.zone });
-    if (instant.offset === probe.offset && instant < earliest) earliest = instant;
-  }
-  return earliest;
-}
-
-/** The normalized fields a provider's parameter names are mapped onto (FieldOverrides' keys). */
-export type FieldKey = keyof FieldOverrides;
-
-/** Per field, the provider's parameter names to try, in order (the source's `fields` option replaces them). */
-export type FieldNames = Partial<Record<FieldKey, string[]>>;
-
-/** The options of `mapCall`: the provider's names and how its offset-less times read. */
-export interface CallMapping {
-  names: FieldNames;
-  /** The zone of `startUtc`'s offset-less strings: 'UTC' unless the provider says otherwise. */
-  utcZone?: string;
-  /** A field of the request naming the zone of `startLocal` (WildJar's `local_timezone`). */
-  zoneField?: string;
-}
-
-/** The first name in `names[key]` (or the override) that the request carries, and its value. */
-export function pick(
-  values: Values,
-  key: FieldKey,
-  names: FieldNames,
-  fields: FieldOverrides | undefined,
-): { name: string; raw: unknown } | null {
-  const override = fields?.[key];
-  const candidates = override ? [override] : (names[key] ?? []);
-  for (const name of candidates) {
-    const raw = valueAt(values, name);
-    if (raw !== undefined && raw !== null && !(typeof raw === 'string' && raw.trim() === ''))
-      return { name, raw };
-  }
-  return null;
-}
-
-function expected(key: FieldKey, names: FieldNames, fields: FieldOverrides | undefined): string {
-  const candidates = fields?.[key] ? [fields[key]!] : (names[key] ?? []);
-  return candidates.map((name) => `"${name}"`).join(' or ');
-}
-
-/**
- * One call from a request's values: each normalized field read from the first of its provider names present
- * (or the source's override), strictly. A call without a click ID is a call (msclkid null), not an error.
- */
-export function mapCall(values: Values, mapping: CallMapping, options: AdapterOptions): NormalizedCall {
-  const { names } = mapping;
-  const { fields } = options;
-  const get = (key: FieldKey) => pick(values, key, names, fields);
-  const id = get('providerCallId');
-  const providerCallId = id ? text(id.raw, id.name) : null;
-  if (providerCallId === null) {
-    throw new CallInputError(
-      `missing the call id: expected the parameter ${expected('providerCallId', names, fields)} (rename it with the source's fields.providerCallId)`,
-    );
-  }
-  const utc = get('startUtc');
-  const local = utc ? null : get('startLocal');
-  if (!utc && !local) {
-    const both = [expected('startUtc', names, fields), expected('startLocal', names, fields)].filter(Boolean);
-    throw new CallInputError(`call ${providerCallId}: missing the start time: expected ${both.join(' or ')}`);
-  }
-  const zoneFromRequest = mapping.zoneField
-    ? text(valueAt(values, mapping.zoneField), mapping.zoneField)
-    : null;
-  const startUtc = utc
-    ? startTime(utc.raw, utc.name, mapping.utcZone ?? 'UTC')
-    : startTime(local!.raw, local!.name, zoneFromRequest ?? options.timeZone ?? 'UTC');
-  const read = <T>(key: FieldKey, parse: (raw: unknown, name: string) => T): T | null => {
-    const found = get(key);
-    return found ? parse(found.raw, found.name) : null;
-  };
-  const landingUrl = read('landingUrl', text);
-  return {
-    providerCallId,
-    correctionId: read('correctionId', text) ?? undefined,
-    startUtc,
-    durationSec: read('durationSec', seconds),
-    talkSec: read('talkSec', seconds),
-    answered: read('answered', flag),
-    callerE164: read('callerE164', e164),
-    value: read('value', decimal),
-    currency: read('currency', currencyCode),
-    msclkid: read('msclkid', text) ?? msclkidFromUrl(landingUrl),
-    landingUrl,
-    cancelled: read('cancelled', flag) ?? false,
-  };
-}
-
 /** A fixture's landing URL: the site's page with the click ID in its query, as Microsoft appends it. */
 export function landingUrlFor(site: string, msclkid: string | null): string {
   return msclkid === null ? `${site}/contact` : `${site}/contact?utm_source=bing&msclkid=${msclkid}`;
-}
-
-/** `YYYY-MM-DD HH:MM:SS` of an instant in a zone (fixtures build the strings providers send). */
-export function wallClock(date: Date, zone: string): string {
-  return DateTime.fromJSDate(date, { zone }).toFormat('yyyy-MM-dd HH:mm:ss');
 }

@@ -5,7 +5,9 @@
  * seen in public code; the rest are the names responsetap.ts reads by default (unverified, see there).
  * test/fakes/responsetap-server.ts serves such bodies.
  */
-import { landingUrlFor, wallClock } from './parse.ts';
+
+import { wallClock } from './call-times.ts';
+import { landingUrlFor } from './parse.ts';
 
 /** The zone the fixture's `startTime` is written in: the source must set `timeZone` to it. */
 export const fixtureTimeZone = 'Europe/London';

@@ -20,7 +20,8 @@
  * ids it has not read; days before it are complete.
  */
 import { ConnectorError } from '../deals.ts';
-import { adapterResult, CallInputError, type CallMapping, mapCall, readValues } from './parse.ts';
+import { type CallMapping, mapCall } from './call-mapping.ts';
+import { adapterResult, CallInputError, readValues } from './parse.ts';
 import type { AdapterOptions, CallAdapter, CallPoller, NormalizedCall } from './types.ts';
 
 export const responsetapMapping: CallMapping = {

@@ -14,7 +14,9 @@
  * or a flat template (`msclkid`, `landing` at the top): both are read. No value or currency field exists:
  * the source's fixed value applies.
  */
-import { adapterResult, type CallMapping, mapCall, readValues } from './parse.ts';
+
+import { type CallMapping, mapCall } from './call-mapping.ts';
+import { adapterResult, readValues } from './parse.ts';
 import type { CallAdapter } from './types.ts';
 
 export const wildjarMapping: CallMapping = {
