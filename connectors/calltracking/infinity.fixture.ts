@@ -3,6 +3,9 @@
 import { wallClock } from './call-times.ts';
 import { landingUrlFor } from './parse.ts';
 
+/** The source's time zone for this fixture: none needed (dt is UTC, as Infinity documents). */
+export const fixtureTimeZone = 'UTC';
+
 export function sampleDelivery(call: {
   callId: string;
   msclkid: string | null;

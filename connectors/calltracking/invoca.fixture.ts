@@ -1,6 +1,9 @@
 /** An Invoca post-call webhook in its JSON Post format, with the template docs/call-tracking-providers.md gives. */
 import { landingUrlFor } from './parse.ts';
 
+/** The source's time zone for this fixture: none needed (start_time_utc is epoch milliseconds). */
+export const fixtureTimeZone = 'UTC';
+
 export function sampleDelivery(call: {
   callId: string;
   msclkid: string | null;

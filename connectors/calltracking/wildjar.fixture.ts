@@ -1,6 +1,9 @@
 /** A WildJar hook's POST (data_format json, match event = completed) carrying the DetailedCall fields. */
 import { landingUrlFor } from './parse.ts';
 
+/** The source's time zone for this fixture: none needed (timestamp is epoch milliseconds). */
+export const fixtureTimeZone = 'UTC';
+
 export function sampleDelivery(call: {
   callId: string;
   msclkid: string | null;
