@@ -36,7 +36,7 @@ export const avanserMapping: CallMapping = {
   },
 };
 
-export const avanserAdapter: CallAdapter = {
+export const avanser: CallAdapter = {
   provider: 'avanser',
   methods: ['GET', 'POST'],
   auth: 'token',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureTimeZone, sampleDelivery } from './dialogtech.fixture.ts';
-import { dialogtechAdapter } from './dialogtech.ts';
+import { dialogtech } from './dialogtech.ts';
 import { expectFixtureRoundTrip, parseOne, reasonFor } from './test-support.ts';
 
 const chicago = { timeZone: 'America/Chicago' };
@@ -8,7 +8,7 @@ const chicago = { timeZone: 'America/Chicago' };
 describe('dialogtech', () => {
   it('reads the template as a GET: start_time in the account zone, landing_page for the click ID', () => {
     const call = parseOne(
-      dialogtechAdapter,
+      dialogtech,
       {
         method: 'GET',
         query: {
@@ -36,11 +36,11 @@ describe('dialogtech', () => {
       msclkid: 'abc',
       value: '10',
     };
-    const expected = parseOne(dialogtechAdapter, { method: 'GET', query: fields });
+    const expected = parseOne(dialogtech, { method: 'GET', query: fields });
     expect(expected.startUtc).toEqual(new Date('2024-05-01T13:45:10Z'));
-    const form = parseOne(dialogtechAdapter, { body: new URLSearchParams(fields).toString() });
-    const json = parseOne(dialogtechAdapter, { body: JSON.stringify(fields) });
-    const xml = parseOne(dialogtechAdapter, {
+    const form = parseOne(dialogtech, { body: new URLSearchParams(fields).toString() });
+    const json = parseOne(dialogtech, { body: JSON.stringify(fields) });
+    const xml = parseOne(dialogtech, {
       headers: { 'content-type': 'application/xml' },
       body: `<call>${Object.entries(fields)
         .map(([k, v]) => `<${k}>${v}</${k}>`)
@@ -51,7 +51,7 @@ describe('dialogtech', () => {
 
   it('the source renames parameters (fields) and DialogTech API v3 names are read as second choices', () => {
     const call = parseOne(
-      dialogtechAdapter,
+      dialogtech,
       {
         method: 'GET',
         query: {
@@ -68,7 +68,7 @@ describe('dialogtech', () => {
   });
 
   it('a cancelled sale and an unanswered call', () => {
-    const call = parseOne(dialogtechAdapter, {
+    const call = parseOne(dialogtech, {
       method: 'GET',
       query: { call_id: '1', start_time_utc: '1714571110000', cancelled: 'true', call_status: 'no answer' },
     });
@@ -77,26 +77,24 @@ describe('dialogtech', () => {
   });
 
   it('refuses what it cannot read', () => {
-    expect(
-      reasonFor(dialogtechAdapter, { method: 'GET', query: { start_time: '2024-05-01 10:00:00' } }),
-    ).toBe(
+    expect(reasonFor(dialogtech, { method: 'GET', query: { start_time: '2024-05-01 10:00:00' } })).toBe(
       'missing the call id: expected the parameter "call_id" (rename it with the source\'s fields.providerCallId)',
     );
     expect(
       reasonFor(
-        dialogtechAdapter,
+        dialogtech,
         { method: 'GET', query: { call_id: '1', start_time: '2024-03-10 02:30:00' } },
         chicago,
       ),
     ).toMatch(/2024-03-10 02:30:00 does not exist in America\/Chicago/);
-    expect(reasonFor(dialogtechAdapter, { body: 'just some text' })).toMatch(/neither JSON, XML nor a form/);
+    expect(reasonFor(dialogtech, { body: 'just some text' })).toMatch(/neither JSON, XML nor a form/);
     expect(
-      reasonFor(dialogtechAdapter, { body: new Uint8Array([0x63, 0x3d, 0xff, 0xfe]) as unknown as string }),
+      reasonFor(dialogtech, { body: new Uint8Array([0x63, 0x3d, 0xff, 0xfe]) as unknown as string }),
     ).toBe('body is not UTF-8 text');
   });
 
   it('parses its fixture back to the call it was built from', () => {
-    expectFixtureRoundTrip(dialogtechAdapter, sampleDelivery, { timeZone: fixtureTimeZone });
+    expectFixtureRoundTrip(dialogtech, sampleDelivery, { timeZone: fixtureTimeZone });
     // start_time (local) is read only when start_time_utc is absent: it agrees with it.
     const { start_time_utc: _, ...local } = sampleDelivery({
       callId: '3',
@@ -105,7 +103,7 @@ describe('dialogtech', () => {
       durationSec: 1,
     }).query;
     expect(
-      parseOne(dialogtechAdapter, { method: 'GET', query: local }, { timeZone: fixtureTimeZone }).startUtc,
+      parseOne(dialogtech, { method: 'GET', query: local }, { timeZone: fixtureTimeZone }).startUtc,
     ).toEqual(new Date('2026-07-01T12:00:00Z'));
   });
 });

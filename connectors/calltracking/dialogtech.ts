@@ -36,7 +36,7 @@ export const dialogtechMapping: CallMapping = {
   },
 };
 
-export const dialogtechAdapter: CallAdapter = {
+export const dialogtech: CallAdapter = {
   provider: 'dialogtech',
   methods: ['GET', 'POST'],
   auth: 'token',

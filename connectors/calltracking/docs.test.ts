@@ -1,10 +1,10 @@
 /** The templates docs/call-tracking-providers.md tells users to paste are read by the adapters they are for. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { avanserAdapter } from './avanser.ts';
-import { dialogtechAdapter } from './dialogtech.ts';
-import { infinityAdapter, infinityMapping } from './infinity.ts';
-import { invocaAdapter } from './invoca.ts';
+import { avanser } from './avanser.ts';
+import { dialogtech } from './dialogtech.ts';
+import { infinity, infinityMapping } from './infinity.ts';
+import { invoca } from './invoca.ts';
 import { parseOne } from './test-support.ts';
 
 const docs = readFileSync(new URL('../../docs/call-tracking-providers.md', import.meta.url), 'utf8');
@@ -36,7 +36,7 @@ describe('docs/call-tracking-providers.md', () => {
   it("Invoca's body template", () => {
     const template = JSON.parse(block(section('Invoca'))) as Record<string, string>;
     const filled = Object.fromEntries(Object.keys(template).map((key) => [key, sample[key]!]));
-    const call = parseOne(invocaAdapter, {
+    const call = parseOne(invoca, {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(filled),
     });
@@ -52,7 +52,7 @@ describe('docs/call-tracking-providers.md', () => {
   it("Avanser's mapping", () => {
     const template = JSON.parse(block(section('Avanser'))) as Record<string, string>;
     const filled = Object.fromEntries(Object.keys(template).map((key) => [key, sample[key]!]));
-    const call = parseOne(avanserAdapter, { body: JSON.stringify(filled) }, { timeZone: 'Australia/Sydney' });
+    const call = parseOne(avanser, { body: JSON.stringify(filled) }, { timeZone: 'Australia/Sydney' });
     expect(call).toMatchObject({
       providerCallId: '1714571110.12345',
       answered: true,
@@ -66,7 +66,7 @@ describe('docs/call-tracking-providers.md', () => {
     const query = Object.fromEntries(
       [...url.searchParams.keys()].map((key) => [key, sample[key] ?? 'token']),
     );
-    const call = parseOne(dialogtechAdapter, { method: 'GET', query }, { timeZone: 'America/Chicago' });
+    const call = parseOne(dialogtech, { method: 'GET', query }, { timeZone: 'America/Chicago' });
     expect(call).toMatchObject({ providerCallId: '88812345', durationSec: 185, msclkid: sample.msclkid });
     expect(call.startUtc).toEqual(new Date('2024-05-01T13:45:10Z'));
   });
@@ -74,7 +74,7 @@ describe('docs/call-tracking-providers.md', () => {
   it("Infinity's Param Mappings and preview", () => {
     const preview = /`(…\/webhooks\/infinity\/[^`]+)`/.exec(section('Infinity'))![1]!.replace(/…$/, '');
     const url = new URL(preview.replace('…', 'https://closeloop.example.com').replace('token=…', 'token=t'));
-    const call = parseOne(infinityAdapter, { method: 'GET', query: Object.fromEntries(url.searchParams) });
+    const call = parseOne(infinity, { method: 'GET', query: Object.fromEntries(url.searchParams) });
     expect(call).toMatchObject({
       providerCallId: 'ABC123',
       durationSec: 185,

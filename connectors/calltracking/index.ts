@@ -1,10 +1,10 @@
-import { avanserAdapter } from './avanser.ts';
-import { dialogtechAdapter } from './dialogtech.ts';
-import { infinityAdapter } from './infinity.ts';
-import { invocaAdapter } from './invoca.ts';
-import { responsetapAdapter } from './responsetap.ts';
+import { avanser } from './avanser.ts';
+import { dialogtech } from './dialogtech.ts';
+import { infinity } from './infinity.ts';
+import { invoca } from './invoca.ts';
+import { responsetap } from './responsetap.ts';
 import type { CallAdapter } from './types.ts';
-import { wildjarAdapter } from './wildjar.ts';
+import { wildjar } from './wildjar.ts';
 
 /**
  * Every call-tracking provider closeloop receives calls from, by the name used in the CLI and in
@@ -13,10 +13,10 @@ import { wildjarAdapter } from './wildjar.ts';
 export const callAdapters: Record<string, CallAdapter> = {
   // One line per provider, in alphabetical order:
   // avanser, calltrackingmetrics, dialogtech, generic, infinity, invoca, responsetap, wildjar
-  avanser: avanserAdapter,
-  dialogtech: dialogtechAdapter,
-  infinity: infinityAdapter,
-  invoca: invocaAdapter,
-  responsetap: responsetapAdapter,
-  wildjar: wildjarAdapter,
+  avanser,
+  dialogtech,
+  infinity,
+  invoca,
+  responsetap,
+  wildjar,
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleDelivery } from './infinity.fixture.ts';
-import { infinityAdapter } from './infinity.ts';
+import { infinity } from './infinity.ts';
 import { expectFixtureRoundTrip, parseOne, reasonFor } from './test-support.ts';
 
 /** The query of a Call Out URL request whose Param Mappings send each Infinity field under its own name. */
@@ -16,7 +16,7 @@ const query = {
 
 describe('infinity', () => {
   it('reads a Call Out URL GET: dt is UTC, bridgeDuration is talk time, msclkid from the landing page', () => {
-    expect(parseOne(infinityAdapter, { method: 'GET', query })).toEqual({
+    expect(parseOne(infinity, { method: 'GET', query })).toEqual({
       providerCallId: 'ABC123',
       correctionId: undefined,
       startUtc: new Date('2024-05-01T13:45:10Z'),
@@ -45,7 +45,7 @@ describe('infinity', () => {
       landingUrl: 'landing',
     };
     const call = parseOne(
-      infinityAdapter,
+      infinity,
       { method: 'GET', query: Object.fromEntries(url.searchParams) },
       { fields },
     );
@@ -57,7 +57,7 @@ describe('infinity', () => {
   });
 
   it('telcoCallRef, a pass-through pt_msclkid, txv/txc, a call never bridged, anonymous caller', () => {
-    const call = parseOne(infinityAdapter, {
+    const call = parseOne(infinity, {
       method: 'GET',
       query: {
         telcoCallRef: 'T-77',
@@ -81,12 +81,12 @@ describe('infinity', () => {
   });
 
   it('a source whose Infinity reports use tz reads dt in that zone', () => {
-    const call = parseOne(infinityAdapter, { method: 'GET', query }, { timeZone: 'Europe/London' });
+    const call = parseOne(infinity, { method: 'GET', query }, { timeZone: 'Europe/London' });
     expect(call.startUtc).toEqual(new Date('2024-05-01T12:45:10Z'));
   });
 
   it('a call without a click ID is a call', () => {
-    const call = parseOne(infinityAdapter, {
+    const call = parseOne(infinity, {
       method: 'GET',
       query: { ...query, landingPageUrl: 'https://ex.co.uk/' },
     });
@@ -94,24 +94,24 @@ describe('infinity', () => {
   });
 
   it('refuses requests it cannot read, naming the parameter', () => {
-    expect(reasonFor(infinityAdapter, { method: 'GET', query: {} })).toBe(
+    expect(reasonFor(infinity, { method: 'GET', query: {} })).toBe(
       'empty request: no query parameters and no body',
     );
-    expect(reasonFor(infinityAdapter, { method: 'GET', query: { ...query, callRef: '' } })).toMatch(
+    expect(reasonFor(infinity, { method: 'GET', query: { ...query, callRef: '' } })).toMatch(
       /missing the call id: expected the parameter "callRef" or "telcoCallRef" or "txr"/,
     );
-    expect(
-      reasonFor(infinityAdapter, { method: 'GET', query: { ...query, dt: '01/05/2024 13:45' } }),
-    ).toMatch(/field "dt": expected/);
-    expect(
-      reasonFor(infinityAdapter, { method: 'GET', query: { ...query, dt: '2024-02-30 10:00:00' } }),
-    ).toMatch(/field "dt": "2024-02-30 10:00:00" is not a valid date and time/);
-    expect(reasonFor(infinityAdapter, { method: 'GET', query: { ...query, txc: 'pounds' } })).toMatch(
+    expect(reasonFor(infinity, { method: 'GET', query: { ...query, dt: '01/05/2024 13:45' } })).toMatch(
+      /field "dt": expected/,
+    );
+    expect(reasonFor(infinity, { method: 'GET', query: { ...query, dt: '2024-02-30 10:00:00' } })).toMatch(
+      /field "dt": "2024-02-30 10:00:00" is not a valid date and time/,
+    );
+    expect(reasonFor(infinity, { method: 'GET', query: { ...query, txc: 'pounds' } })).toMatch(
       /field "txc": expected a three-letter currency code/,
     );
   });
 
   it('parses its fixture back to the call it was built from', () => {
-    expectFixtureRoundTrip(infinityAdapter, sampleDelivery);
+    expectFixtureRoundTrip(infinity, sampleDelivery);
   });
 });

@@ -34,7 +34,7 @@ export const infinityMapping: CallMapping = {
   },
 };
 
-export const infinityAdapter: CallAdapter = {
+export const infinity: CallAdapter = {
   provider: 'infinity',
   methods: ['GET'],
   auth: 'token',

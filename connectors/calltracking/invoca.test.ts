@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleDelivery } from './invoca.fixture.ts';
-import { invocaAdapter } from './invoca.ts';
+import { invoca } from './invoca.ts';
 import { expectFixtureRoundTrip, parseOne, reasonFor } from './test-support.ts';
 
 // The reference's JSON-Post template example (calltracking-payloads.md §2), verbatim but for the landing URL,
@@ -13,7 +13,7 @@ const json = { 'content-type': 'application/json' };
 
 describe('invoca', () => {
   it('reads the JSON Post template: start_time_utc in milliseconds, connect_duration as talk time, NANP caller', () => {
-    const call = parseOne(invocaAdapter, { headers: json, body: example });
+    const call = parseOne(invoca, { headers: json, body: example });
     expect(call).toEqual({
       providerCallId: 'FE7F3A51-11111111',
       correctionId: undefined,
@@ -38,7 +38,7 @@ describe('invoca', () => {
       corrected_at: '1548340000',
       revenue: '250.00',
     });
-    const call = parseOne(invocaAdapter, { headers: json, body });
+    const call = parseOne(invoca, { headers: json, body });
     expect(call.providerCallId).toBe('FE7F3A51-11111111');
     expect(call.correctionId).toBe('FE7F3A51-22222222');
     expect(call.value).toBe('250.00');
@@ -46,18 +46,18 @@ describe('invoca', () => {
 
   it('reads the Form Post, HTTP GET and XML Post formats alike', () => {
     const fields = JSON.parse(example) as Record<string, string>;
-    const form = parseOne(invocaAdapter, {
+    const form = parseOne(invoca, {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(fields).toString(),
     });
-    const get = parseOne(invocaAdapter, { method: 'GET', query: fields });
-    const xml = parseOne(invocaAdapter, {
+    const get = parseOne(invoca, { method: 'GET', query: fields });
+    const xml = parseOne(invoca, {
       headers: { 'content-type': 'text/xml' },
       body: `<?xml version="1.0"?><call>${Object.entries(fields)
         .map(([name, value]) => `<${name}>${value.replace(/&/g, '&amp;')}</${name}>`)
         .join('')}</call>`,
     });
-    const fromJson = parseOne(invocaAdapter, { headers: json, body: example });
+    const fromJson = parseOne(invoca, { headers: json, body: example });
     expect(form).toEqual(fromJson);
     expect(get).toEqual(fromJson);
     expect(xml).toEqual(fromJson);
@@ -69,12 +69,12 @@ describe('invoca', () => {
       msclkid: '',
       landing_page: 'https://ex.com/plumbing?utm_source=bing&MSCLKID=0123456789abcdef0123456789abcdef',
     });
-    expect(parseOne(invocaAdapter, { headers: json, body }).msclkid).toBe('0123456789abcdef0123456789abcdef');
+    expect(parseOne(invoca, { headers: json, body }).msclkid).toBe('0123456789abcdef0123456789abcdef');
   });
 
   it('a call without a click ID is still a call', () => {
     const body = JSON.stringify({ ...JSON.parse(example), msclkid: '', landing_page: 'https://ex.com/' });
-    const call = parseOne(invocaAdapter, { headers: json, body });
+    const call = parseOne(invoca, { headers: json, body });
     expect(call.msclkid).toBeNull();
     expect(call.providerCallId).toBe('FE7F3A51-11111111');
   });
@@ -85,37 +85,33 @@ describe('invoca', () => {
       start_time_utc: '',
       start_time_local: '2019-01-24 08:43:15 -05:00',
     });
-    expect(parseOne(invocaAdapter, { headers: json, body }).startUtc).toEqual(
-      new Date('2019-01-24T13:43:15Z'),
-    );
+    expect(parseOne(invoca, { headers: json, body }).startUtc).toEqual(new Date('2019-01-24T13:43:15Z'));
   });
 
   it('refuses malformed bodies and bad fields, naming what and where', () => {
-    expect(reasonFor(invocaAdapter, { headers: json, body: '{"transaction_id": "x",' })).toMatch(
+    expect(reasonFor(invoca, { headers: json, body: '{"transaction_id": "x",' })).toMatch(
       /^malformed JSON body/,
     );
     expect(
-      reasonFor(invocaAdapter, { headers: { 'content-type': 'text/xml' }, body: '<call><id>1</call>' }),
+      reasonFor(invoca, { headers: { 'content-type': 'text/xml' }, body: '<call><id>1</call>' }),
     ).toMatch(/^malformed XML body at line 1/);
     const noId = JSON.stringify({ ...JSON.parse(example), transaction_id: '' });
-    expect(reasonFor(invocaAdapter, { headers: json, body: noId })).toMatch(
+    expect(reasonFor(invoca, { headers: json, body: noId })).toMatch(
       /missing the call id: expected the parameter "transaction_id"/,
     );
     const badDuration = JSON.stringify({ ...JSON.parse(example), duration: '3 min' });
-    expect(reasonFor(invocaAdapter, { headers: json, body: badDuration })).toBe(
+    expect(reasonFor(invoca, { headers: json, body: badDuration })).toBe(
       'field "duration": expected seconds (e.g. 185 or 00:03:05), got "3 min"',
     );
     const comma = JSON.stringify({ ...JSON.parse(example), revenue: '12,50' });
-    expect(reasonFor(invocaAdapter, { headers: json, body: comma })).toMatch(
-      /"revenue": "12,50" uses a comma/,
-    );
+    expect(reasonFor(invoca, { headers: json, body: comma })).toMatch(/"revenue": "12,50" uses a comma/);
     const noTime = JSON.stringify({ ...JSON.parse(example), start_time_utc: '' });
-    expect(reasonFor(invocaAdapter, { headers: json, body: noTime })).toMatch(
+    expect(reasonFor(invoca, { headers: json, body: noTime })).toMatch(
       /missing the start time: expected "start_time_utc" or "start_time_local"/,
     );
   });
 
   it('parses its fixture back to the call it was built from', () => {
-    expectFixtureRoundTrip(invocaAdapter, sampleDelivery);
+    expectFixtureRoundTrip(invoca, sampleDelivery);
   });
 });

@@ -46,7 +46,7 @@ function invocaCaller(raw: unknown): string | null {
   return e164(value, 'calling_phone_number');
 }
 
-export const invocaAdapter: CallAdapter = {
+export const invoca: CallAdapter = {
   provider: 'invoca',
   methods: ['GET', 'POST'],
   auth: 'token',

@@ -2,10 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeResponseTap, startFakeResponseTap } from '../../test/fakes/responsetap-server.ts';
 import { ConnectorError } from '../deals.ts';
 import { callDetail, fixtureTimeZone, sampleDelivery } from './responsetap.fixture.ts';
-import { responsetapAdapter } from './responsetap.ts';
+import { responsetap } from './responsetap.ts';
 import { expectFixtureRoundTrip, parseOne, reasonFor } from './test-support.ts';
 
-const poller = responsetapAdapter.poller!;
+const poller = responsetap.poller!;
 const credentials = { apiKey: 'rt-user:rt-key', accountId: '4321' };
 const adapter = { timeZone: fixtureTimeZone };
 const click = (n: number) => n.toString(16).padStart(32, '0');
@@ -16,14 +16,14 @@ function detail(id: string, startUtc: string, msclkid: string | null = click(Num
 
 describe('responsetap adapter', () => {
   it('is polled: no webhook methods, a poller every 15 minutes', () => {
-    expect(responsetapAdapter.methods).toEqual([]);
-    expect(responsetapAdapter.auth).toBe('polled');
+    expect(responsetap.methods).toEqual([]);
+    expect(responsetap.auth).toBe('polled');
     expect(poller.intervalMs).toBe(900_000);
   });
 
   it('reads a calls/{id} body: local start time in Europe/London (BST), disposition, landing page', () => {
     const call = parseOne(
-      responsetapAdapter,
+      responsetap,
       { method: 'GET', body: JSON.stringify(detail('7', '2026-07-01T12:00:00Z')) },
       adapter,
     );
@@ -41,7 +41,7 @@ describe('responsetap adapter', () => {
   it('the source renames fields once a real body is seen', () => {
     const body = JSON.stringify({ callUuid: 'x1', callStart: 1782907200, customerNumber: '+447700900456' });
     const call = parseOne(
-      responsetapAdapter,
+      responsetap,
       { method: 'GET', body },
       { fields: { providerCallId: 'callUuid', startUtc: 'callStart' } },
     );
@@ -50,14 +50,14 @@ describe('responsetap adapter', () => {
   });
 
   it('refuses an empty or malformed body', () => {
-    expect(reasonFor(responsetapAdapter, { method: 'GET', body: '' })).toBe('empty ResponseTap call body');
-    expect(reasonFor(responsetapAdapter, { method: 'GET', body: '{"cdrUniqueId":' })).toMatch(
+    expect(reasonFor(responsetap, { method: 'GET', body: '' })).toBe('empty ResponseTap call body');
+    expect(reasonFor(responsetap, { method: 'GET', body: '{"cdrUniqueId":' })).toMatch(
       /^malformed JSON body/,
     );
   });
 
   it('parses its fixture (the calls/{id} page) back to the call it was built from', () => {
-    expectFixtureRoundTrip(responsetapAdapter, sampleDelivery, adapter);
+    expectFixtureRoundTrip(responsetap, sampleDelivery, adapter);
   });
 });
 

@@ -199,7 +199,7 @@ function withId(id: string, detail: unknown): unknown {
 
 /** One `calls/{id}` body as a call; the list's id stands in when the body has none. */
 function readDetail(id: string, detail: unknown, adapter: AdapterOptions): NormalizedCall {
-  const result = responsetapAdapter.parse(
+  const result = responsetap.parse(
     {
       method: 'GET',
       headers: { 'content-type': 'application/json' },
@@ -216,7 +216,7 @@ function readDetail(id: string, detail: unknown, adapter: AdapterOptions): Norma
   });
 }
 
-export const responsetapAdapter: CallAdapter = {
+export const responsetap: CallAdapter = {
   provider: 'responsetap',
   methods: [],
   auth: 'polled',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectFixtureRoundTrip, parseOne, reasonFor } from './test-support.ts';
 import { sampleDelivery } from './wildjar.fixture.ts';
-import { wildjarAdapter } from './wildjar.ts';
+import { wildjar } from './wildjar.ts';
 
 // The reference's example (calltracking-payloads.md §7, data_format json), verbatim but for the "f894…"
 // abbreviations, which are written out.
@@ -13,7 +13,7 @@ const json = { 'content-type': 'application/json' };
 
 describe('wildjar', () => {
   it('reads a flat data template: timestamp in milliseconds, status answered', () => {
-    expect(parseOne(wildjarAdapter, { headers: json, body: flat })).toEqual({
+    expect(parseOne(wildjar, { headers: json, body: flat })).toEqual({
       providerCallId: '123456',
       correctionId: undefined,
       startUtc: new Date('2024-05-01T13:45:10Z'),
@@ -39,7 +39,7 @@ describe('wildjar', () => {
       timestamp: 1714571110000,
       web: { landing: 'https://ex.com.au/quote?MsClkId=0123456789abcdef0123456789abcdef', msclkid: null },
     });
-    const call = parseOne(wildjarAdapter, { headers: json, body });
+    const call = parseOne(wildjar, { headers: json, body });
     expect(call.providerCallId).toBe('98765');
     expect(call.answered).toBe(false);
     expect(call.callerE164).toBeNull();
@@ -49,7 +49,7 @@ describe('wildjar', () => {
 
   it("without timestamp: date_start_gmt is UTC; date_start_local is in the account's local_timezone", () => {
     const gmt = JSON.stringify({ id: '1', date_start_gmt: '2024-05-01 13:45:10' });
-    expect(parseOne(wildjarAdapter, { headers: json, body: gmt }).startUtc).toEqual(
+    expect(parseOne(wildjar, { headers: json, body: gmt }).startUtc).toEqual(
       new Date('2024-05-01T13:45:10Z'),
     );
     const local = JSON.stringify({
@@ -57,13 +57,13 @@ describe('wildjar', () => {
       date_start_local: '2024-05-01 23:45:10',
       local_timezone: 'Australia/Sydney',
     });
-    expect(parseOne(wildjarAdapter, { headers: json, body: local }).startUtc).toEqual(
+    expect(parseOne(wildjar, { headers: json, body: local }).startUtc).toEqual(
       new Date('2024-05-01T13:45:10Z'),
     );
     // Without local_timezone the source's time zone applies.
     const sourceZone = JSON.stringify({ id: '1', date_start_local: '2024-05-01 21:45:10' });
     expect(
-      parseOne(wildjarAdapter, { headers: json, body: sourceZone }, { timeZone: 'Australia/Perth' }).startUtc,
+      parseOne(wildjar, { headers: json, body: sourceZone }, { timeZone: 'Australia/Perth' }).startUtc,
     ).toEqual(new Date('2024-05-01T13:45:10Z'));
   });
 
@@ -73,25 +73,23 @@ describe('wildjar', () => {
       timestamp: 1714571110000,
       web: { landing: 'https://ex.com.au/' },
     });
-    expect(parseOne(wildjarAdapter, { headers: json, body }).msclkid).toBeNull();
+    expect(parseOne(wildjar, { headers: json, body }).msclkid).toBeNull();
   });
 
   it('refuses malformed bodies and bad fields', () => {
-    expect(reasonFor(wildjarAdapter, { headers: json, body: '{"id": 1' })).toMatch(/^malformed JSON body/);
-    expect(reasonFor(wildjarAdapter, { headers: json, body: '[{"id":1}]' })).toMatch(
-      /JSON body must be an object/,
-    );
-    expect(reasonFor(wildjarAdapter, { headers: json, body: '{"id":"1","timestamp":"yesterday"}' })).toMatch(
+    expect(reasonFor(wildjar, { headers: json, body: '{"id": 1' })).toMatch(/^malformed JSON body/);
+    expect(reasonFor(wildjar, { headers: json, body: '[{"id":1}]' })).toMatch(/JSON body must be an object/);
+    expect(reasonFor(wildjar, { headers: json, body: '{"id":"1","timestamp":"yesterday"}' })).toMatch(
       /field "timestamp": expected epoch seconds or milliseconds/,
     );
     expect(
-      reasonFor(wildjarAdapter, {
+      reasonFor(wildjar, {
         headers: json,
         body: '{"id":"1","timestamp":1714571110000,"web":{"landing":["a","b"]}}',
       }),
     ).toBe('field "web.landing": expected one value, got a list');
     expect(
-      reasonFor(wildjarAdapter, {
+      reasonFor(wildjar, {
         headers: json,
         body: '{"id":"1","date_start_local":"2024-05-01 23:45:10","local_timezone":"Sydney"}',
       }),
@@ -99,6 +97,6 @@ describe('wildjar', () => {
   });
 
   it('parses its fixture back to the call it was built from', () => {
-    expectFixtureRoundTrip(wildjarAdapter, sampleDelivery);
+    expectFixtureRoundTrip(wildjar, sampleDelivery);
   });
 });

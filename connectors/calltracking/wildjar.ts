@@ -36,7 +36,7 @@ export const wildjarMapping: CallMapping = {
   zoneField: 'local_timezone',
 };
 
-export const wildjarAdapter: CallAdapter = {
+export const wildjar: CallAdapter = {
   provider: 'wildjar',
   methods: ['POST'],
   auth: 'token',
