@@ -98,7 +98,7 @@ describe('infinity', () => {
       'empty request: no query parameters and no body',
     );
     expect(reasonFor(infinity, { method: 'GET', query: { ...query, callRef: '' } })).toMatch(
-      /missing the call id: expected the parameter "callRef" or "telcoCallRef" or "txr"/,
+      /missing the call id: expected the parameter "callRef" or "telcoCallRef"/,
     );
     expect(reasonFor(infinity, { method: 'GET', query: { ...query, dt: '01/05/2024 13:45' } })).toMatch(
       /field "dt": expected/,

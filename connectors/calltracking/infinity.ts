@@ -22,7 +22,7 @@ import type { CallAdapter } from './types.ts';
 
 export const infinityMapping: CallMapping = {
   names: {
-    providerCallId: ['callRef', 'telcoCallRef', 'txr'],
+    providerCallId: ['callRef', 'telcoCallRef'],
     startUtc: ['dt', 'triggerDatetime'],
     durationSec: ['callDuration'],
     talkSec: ['bridgeDuration'],
