@@ -91,6 +91,13 @@ describe('readValues', () => {
     expect(readValues(requestOf({ body: '<call a="1"><b>2</b></call>' }))).toEqual({ a: '1', b: '2' });
     expect(readValues(requestOf({ body: 'a=1&a=2' }))).toEqual({ a: '1' });
   });
+  it('an XML body with a DOCTYPE is refused before its entities are read', () => {
+    const laughs =
+      '<?xml version="1.0"?><!DOCTYPE call [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><call><id>&b;</id></call>';
+    expect(() =>
+      readValues(requestOf({ headers: { 'content-type': 'application/xml' }, body: laughs })),
+    ).toThrow('XML body must not declare a DOCTYPE');
+  });
   it('an XML body without one root element holding fields is refused', () => {
     expect(() =>
       readValues(requestOf({ headers: { 'content-type': 'text/xml' }, body: '<call>1</call>' })),

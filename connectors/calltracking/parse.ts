@@ -97,6 +97,9 @@ const xmlParser = new XMLParser({
 
 /** An XML body's root element's children (and attributes) as values: `<call><id>1</id>…</call>`. */
 function parseXml(text: string): Values {
+  // A call needs no DTD, and entity definitions are how XML bodies blow up (billion laughs): refuse them.
+  if (/<!DOCTYPE/i.test(text))
+    throw new CallInputError('XML body must not declare a DOCTYPE (remove the <!DOCTYPE …> line)');
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     const { msg, line, col } = valid.err;
