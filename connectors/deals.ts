@@ -55,6 +55,8 @@ export interface DealRecord {
   mergedInto: string | null;
   /** The CRM's last-modified time (SystemModstamp, hs_lastmodifieddate). */
   modifiedAt: Date;
+  /** What the connector could not read as it stands, for people ("amount '1,000' is not a number …"). */
+  notes?: string[];
 }
 
 /** One page of changed deals and the cursor to resume after it. */

@@ -12,5 +12,5 @@ export interface CrmKinds {
 export const crmConnectors: { [K in keyof CrmKinds]?: () => Promise<CrmKinds[K]> } = {
   // One line per CRM, as each lands (issue 10):
   // salesforce: async () => (await import('./salesforce/index.ts')).salesforceConnector,
-  // hubspot: async () => (await import('./hubspot/index.ts')).hubspotConnector,
+  hubspot: async () => (await import('./hubspot/index.ts')).hubspotConnector,
 };
