@@ -40,7 +40,8 @@ const limiters = new Map<string, { queue: PQueue; rate: number }>();
 function limiterFor(portalKey: string, rate: number): PQueue {
   const known = limiters.get(portalKey);
   if (known && known.rate === rate) return known.queue;
-  const queue = new PQueue({ intervalCap: rate, interval: 1000, strict: true });
+  // A rolling window of 1.1 s: requests started 1 s apart can arrive closer together at HubSpot.
+  const queue = new PQueue({ intervalCap: rate, interval: 1100, strict: true });
   limiters.set(portalKey, { queue, rate });
   return queue;
 }
