@@ -123,3 +123,11 @@ describe('HubSpot test()', () => {
     expect(error.code).toBe('unauthorized');
   });
 });
+
+describe('HubSpot in the registry', () => {
+  it('is loaded by kind', async () => {
+    const { crmConnectors } = await import('../registry.ts');
+    const connector = await crmConnectors.hubspot?.();
+    expect(connector?.kind).toBe('hubspot');
+  });
+});

@@ -54,6 +54,11 @@ describe('HubSpot pull: paging and windows', () => {
     expect(all.pages.length).toBeGreaterThanOrEqual(3);
     const again = await pullAll(source, all.cursor);
     expect(again.deals.map((d) => d.dealId)).toEqual(['1250']); // the last deal's timestamp, read again by id
+    // A sync starts overlapMs (5 minutes by default) before its cursor: search lags behind changes.
+    const overlapping = fakeSource(fake, { connector: { overlapMs: 60_000 } });
+    expect((await pullAll(overlapping, all.cursor)).deals).toHaveLength(61);
+    // A cursor this connector did not write: everything is read again.
+    expect((await pullAll(source, 'something-else')).deals).toHaveLength(250);
   });
 
   it('reads more than 10,000 deals changed in one window, and 10,000+ sharing one timestamp, each once', async () => {
