@@ -11,6 +11,6 @@ export interface CrmKinds {
 /** Each connector's module is loaded only when a connector of its kind is used (jsforce alone takes ~300 ms). */
 export const crmConnectors: { [K in keyof CrmKinds]?: () => Promise<CrmKinds[K]> } = {
   // One line per CRM, as each lands (issue 10):
-  // salesforce: async () => (await import('./salesforce/index.ts')).salesforceConnector,
+  salesforce: async () => (await import('./salesforce/index.ts')).salesforceConnector,
   hubspot: async () => (await import('./hubspot/index.ts')).hubspotConnector,
 };
