@@ -144,12 +144,29 @@ export function createSalesforceSource(options: {
     async test(signal): Promise<ConnectorTestResult> {
       await session.signIn(signal);
       const { org, info } = await readOrg(session, settings, signal);
+      // The click-ID field on each object rule A reads: a missing one is said here, before a sync fails on it.
+      const missing: string[] = [];
+      for (const object of ['Opportunity', 'Lead', 'Contact']) {
+        const described = await session.call(
+          `GET /services/data/v${session.conn.version}/sobjects/${object}/describe`,
+          () => session.conn.describe(object),
+          signal,
+        );
+        if (!described.fields.some((f) => f.name === settings.clickIdField)) missing.push(object);
+      }
       let dealsRead = 0;
-      for await (const page of pages(null, org, signal)) {
-        dealsRead = page.deals.length;
-        break;
+      if (missing.length === 0) {
+        for await (const page of pages(null, org, signal)) {
+          dealsRead = page.deals.length;
+          break;
+        }
       }
       const notes = [
+        ...(missing.length > 0
+          ? [
+              `click-ID field ${settings.clickIdField} missing on ${missing.join(', ')} (or not visible to this user): create it as a Text(255) field on Lead, Contact and Opportunity, or set --click-id-field; no deals were read`,
+            ]
+          : []),
         org.multiCurrency
           ? 'multi-currency org: each opportunity is sent in its own CurrencyIsoCode'
           : `single-currency org: amounts are sent in ${org.defaultCurrency ?? 'the goal currency (Salesforce named none)'}`,

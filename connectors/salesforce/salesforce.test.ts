@@ -534,6 +534,13 @@ describe('salesforce connector: test() and the registry', () => {
     expect(result.notes.join('\n')).toMatch(/API usage \d+\/15000/);
   });
 
+  it('notes a missing click-ID field instead of reading deals', async () => {
+    const f = await fake({ opportunityCount: 10, missingClickIdFieldOn: ['Contact', 'Opportunity'] });
+    const result = await source(f).test();
+    expect(result.dealsRead).toBe(0);
+    expect(result.notes[0]).toMatch(/^click-ID field MSCLKID__c missing on Opportunity, Contact /);
+  });
+
   it('is registered as the salesforce kind', async () => {
     const load = crmConnectors.salesforce;
     expect(load).toBeDefined();
