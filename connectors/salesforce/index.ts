@@ -2,7 +2,8 @@
  * The Salesforce connector (jsforce v3): opportunities changed since a cursor, a page at a time, as
  * deal records. Incremental on SystemModstamp with an overlap window, read through queryAll so that
  * deleted opportunities (IsDeleted, in the recycle bin) come along, ordered by SystemModstamp, Id and
- * paged with queryMore to the end (jsforce's autoFetch stops silently at maxFetch, 10,000 by default).
+ * followed page by page along nextRecordsUrl to the end (jsforce's autoFetch stops silently at maxFetch,
+ * 10,000 by default).
  */
 import {
   ConnectorError,

@@ -91,6 +91,10 @@ describe('salesforce connector: paging, cursor, de-duplication', () => {
     expect(deals.at(-1)?.dealId).toBe(f.opportunityId(12_344));
     const times = deals.map((d) => d.modifiedAt.getTime());
     expect(times.every((t, i) => i === 0 || t >= (times[i - 1] as number))).toBe(true);
+    // Each next page is fetched at the nextRecordsUrl Salesforce gave (queryAll's own locator URL).
+    expect(f.requests.filter((r) => r.startsWith('GET /services/data/v62.0/queryAll/'))).toHaveLength(
+      pages - 1,
+    );
     // One onApiCall per HTTP request, the fake counted the same requests.
     expect(seen.calls).toHaveLength(f.requests.length);
     // A handful of queries per page, not one per deal: sign-in, getUserInfo, Organization, stages,

@@ -203,17 +203,26 @@ export function createSalesforceSession(options: {
         signal,
       );
     },
-    query: (soql, { scanAll, signal }) =>
+    query: <T extends SfRecord>(
+      soql: string,
+      { scanAll, signal }: { scanAll: boolean; signal?: AbortSignal },
+    ) =>
       call(
         queryRequest(scanAll, soql),
-        async () => await conn.query(soql, { autoFetch: false, scanAll }),
+        // conn.request, not conn.query: jsforce's Query rewrites nextRecordsUrl to /query/<locator> and
+        // its autoFetch stops silently at maxFetch; here each page is one request and the caller pages on.
+        async () =>
+          await conn.request<QueryResult<T>>(
+            `/${scanAll ? 'queryAll' : 'query'}?q=${encodeURIComponent(soql)}`,
+          ),
         signal,
       ),
-    queryMore: (nextRecordsUrl, signal) =>
+    queryMore: <T extends SfRecord>(nextRecordsUrl: string, signal?: AbortSignal) =>
       call(
         `GET ${nextRecordsUrl}`,
-        // jsforce's queryMore takes the locator: the last path segment of nextRecordsUrl.
-        async () => await conn.queryMore(nextRecordsUrl.split('/').pop() ?? nextRecordsUrl),
+        // Exactly the URL Salesforce gave (…/queryAll/01g…-2000 for a queryAll): jsforce's queryMore(locator)
+        // would rebuild it as …/query/<locator>.
+        async () => await conn.request<QueryResult<T>>(nextRecordsUrl),
         signal,
       ),
     call,
