@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { compareBy, matches, parseSoql, SoqlError, type SoqlQuery } from './soql.ts';
+import { compareBy, matches, parseSoql, SoqlError, type SoqlQuery } from './salesforce-soql.ts';
 
 export const fakeApiVersion = '62.0';
 const pageSize = 2000;
