@@ -12,6 +12,11 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   CLOSELOOP_MAX_UPLOAD_MB: z.coerce.number().positive().max(1024).default(64),
   CLOSELOOP_CUSTOMER_ID: z.string().min(1).default('default'),
+  /** A bearer token Prometheus sends to GET /metrics (an API key works too); at least 16 characters. */
+  CLOSELOOP_METRICS_TOKEN: z
+    .string()
+    .min(16, 'at least 16 characters (generate one with: openssl rand -hex 16)')
+    .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** 32 random bytes, base64 or hex; encrypts stored secrets. Without it: a key file in the data folder. */
   CLOSELOOP_SECRET_KEY: z
@@ -93,6 +98,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Encryption key for stored secrets (32 bytes); undefined: use or create the key file in the data folder. */
   secretKey: Buffer | undefined;
+  /** The bearer token GET /metrics takes besides API keys (CLOSELOOP_METRICS_TOKEN). */
+  metricsToken: string | undefined;
   /** The data folder (PGlite lives there when DATABASE_URL is unset; the secret key file always). */
   dataDir: string;
   msads: MsadsConfig;
@@ -138,6 +145,7 @@ export class ConfigError extends Error {
 /** Variables whose value is a secret: an error names them and says what they take, never what they hold. */
 const secretVariables = new Set([
   'CLOSELOOP_SECRET_KEY',
+  'CLOSELOOP_METRICS_TOKEN',
   'MSADS_CLIENT_SECRET',
   'MSADS_REFRESH_TOKEN',
   'MSADS_DEVELOPER_TOKEN',
@@ -211,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxUploadBytes: Math.round(e.CLOSELOOP_MAX_UPLOAD_MB * 1024 * 1024),
     customerId: e.CLOSELOOP_CUSTOMER_ID,
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.CLOSELOOP_METRICS_TOKEN,
     secretKey: secret
       ? /^[0-9a-f]{64}$/i.test(secret)
         ? Buffer.from(secret, 'hex')

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof levels;
 
@@ -7,6 +9,17 @@ export interface Logger {
   warn(msg: string, data?: unknown): void;
   error(msg: string, data?: unknown): void;
 }
+
+/** What every log line written inside it carries: the request id of the HTTP request being served. */
+export interface LogContext {
+  requestId: string;
+}
+
+/**
+ * The log context of the code running now. The HTTP service enters one per request (src/http/request-id.ts),
+ * so every line logged while serving it, by any module, carries its `requestId` without being handed it.
+ */
+export const logContext = new AsyncLocalStorage<LogContext>();
 
 /**
  * One line of JSON per event on stderr, so stdout stays free for CLI output. Everything logged goes
@@ -26,7 +39,10 @@ export function createLogger(
           : data === undefined
             ? {}
             : { data: redact(data) };
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: name, msg, ...(extra as object) })}\n`);
+    const scope = logContext.getStore();
+    write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: name, msg, ...(scope ? { requestId: scope.requestId } : {}), ...(extra as object) })}\n`,
+    );
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

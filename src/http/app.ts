@@ -1,16 +1,20 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { databaseUnavailable } from '../db/errors.ts';
-import { checkDatabase } from '../db/health.ts';
 import type { Account } from '../db/schema/index.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { createMetricsRegistry, type MetricsRegistry } from '../services/metrics.ts';
+import { registerLedgerMetrics } from '../services/metrics-ledger.ts';
 import { type StatusSetup, unknownSetup } from '../services/status.ts';
 import { requireApiKey } from './auth.ts';
 import { limitBody, payloadTooLarge } from './body.ts';
 import { dashboardRoutes } from './dashboard.ts';
+import { metricsRoutes } from './metrics.ts';
+import { type CheckResult, probeRoutes } from './probes.ts';
 import { onError, problem } from './problem.ts';
+import { requestId } from './request-id.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { autoTaggingRoutes } from './routes/auto-tagging.ts';
 import { batchRoutes } from './routes/batches.ts';
@@ -33,6 +37,12 @@ export interface AppDeps {
   healthTimeoutMs?: number;
   /** Where the data is and whether MSADS_* name an account, for GET /api/v1/status. @default the database kind only */
   setup?: StatusSetup;
+  /** Where capabilities add their series for GET /metrics. @default a new registry with the ledger's series */
+  metrics?: MetricsRegistry;
+  /** The bearer token GET /metrics takes besides API keys (CLOSELOOP_METRICS_TOKEN). */
+  metricsToken?: string | undefined;
+  /** Whether Microsoft's API host answers, for GET /readyz (see `reachability`). @default not checked */
+  probeTarget?: () => Promise<CheckResult>;
 }
 
 /** Clients may retry a 503 database_unavailable after this many seconds (PostgreSQL reconnects, PGlite reopens). */
@@ -47,8 +57,13 @@ export function createApp({
   clientFor,
   healthTimeoutMs = 2000,
   setup,
+  metrics = defaultMetrics(),
+  metricsToken,
+  probeTarget,
 }: AppDeps) {
   const app = new Hono();
+  // First, so that every line logged while serving a request, errors included, carries its id.
+  app.use(requestId(log));
   const handleError = onError((msg, err) => log.error(msg, err));
   app.onError((err, c) => {
     // The database being down is not a bug: 503 with what to check, and one log line with the cause.
@@ -66,18 +81,17 @@ export function createApp({
     problem(c, 'not_found', `No route ${c.req.method} ${c.req.path}. The API lives under /api/v1.`),
   );
   app.use(secureHeaders({ crossOriginResourcePolicy: false }));
-  app.get('/health', async (c) => {
-    const state = { database: ctx.database.kind, target, dryRun: target === 'emulator' };
-    const health = await checkDatabase(ctx.database, healthTimeoutMs);
-    if (health.ok) return c.json({ ok: true, ...state });
-    c.header('retry-after', String(retryAfterSeconds));
-    return problem(
-      c,
-      'database_unavailable',
-      `The database is unavailable: ${health.reason}. ${ctx.database.kind === 'postgres' ? 'Check that PostgreSQL (DATABASE_URL) is running and reachable.' : 'Check the disk and permissions of the data folder (CLOSELOOP_DATA_DIR) and the server log.'}`,
-      { ok: false, ...state },
-    );
-  });
+  app.route(
+    '/',
+    probeRoutes({
+      ctx,
+      target,
+      timeoutMs: healthTimeoutMs,
+      retryAfterSeconds,
+      ...(probeTarget ? { probeTarget } : {}),
+    }),
+  );
+  app.route('/', metricsRoutes({ ctx, log, metrics, metricsToken }));
   app.route('/', createSnippetRoutes());
   app.route('/', dashboardRoutes(ctx, { target }));
 
@@ -95,6 +109,12 @@ export function createApp({
   api.route('/accounts', accountRoutes(ctx));
   app.route('/api/v1', api);
   return app;
+}
+
+function defaultMetrics(): MetricsRegistry {
+  const metrics = createMetricsRegistry();
+  registerLedgerMetrics(metrics);
+  return metrics;
 }
 
 const uploadTooLarge = (maxBytes: number) =>

@@ -25,6 +25,7 @@ export const serveCommand: Command = {
       { statusSetup },
       { openSending, refreshAutoTagging },
       { loadCliConfig },
+      { reachability },
     ] = await Promise.all([
       import('@hono/node-server'),
       import('../../db/client.ts'),
@@ -34,6 +35,7 @@ export const serveCommand: Command = {
       import('../../services/status.ts'),
       import('../../submit/runtime.ts'),
       import('../runtime.ts'),
+      import('../../http/probes.ts'),
     ]);
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
@@ -60,6 +62,8 @@ export const serveCommand: Command = {
       target,
       clientFor: sending.clientFor,
       setup: statusSetup(config),
+      metricsToken: config.metricsToken,
+      ...(target === 'microsoft' ? { probeTarget: reachability(config.msads.apiBaseUrl) } : {}),
     });
     const submitting = new AbortController();
     const submitterDone = sending.submitter.run(submitting.signal);
