@@ -32,7 +32,7 @@ export function parseExposition(text: string): Map<string, ParsedFamily> {
     const type = typeLine.exec(line);
     if (type) {
       if (type[1] !== current) throw new Error(`TYPE of ${type[1]} outside its family: ${line}`);
-      families.get(current)!.type = type[2]!;
+      families.get(current!)!.type = type[2]!;
       continue;
     }
     const sample = sampleLine.exec(line);
