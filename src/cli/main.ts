@@ -59,6 +59,11 @@ export const commands: { name: string; summary: string; load: () => Promise<Comm
     load: async () => (await import('./commands/uploads.ts')).uploadsCommand,
   },
   {
+    name: 'diagnostics',
+    summary: "Show Microsoft's own figures per goal and day: conversions counted, not attributed, and why.",
+    load: async () => (await import('./commands/diagnostics.ts')).diagnosticsCommand,
+  },
+  {
     name: 'goals',
     summary: 'Create, list, pause and resume offline conversion goals.',
     load: async () => (await import('./commands/goals.ts')).goalsCommand,

@@ -18,6 +18,7 @@ import { requestId } from './request-id.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { autoTaggingRoutes } from './routes/auto-tagging.ts';
 import { batchRoutes } from './routes/batches.ts';
+import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { goalRoutes } from './routes/goals.ts';
 import { statusRoutes } from './routes/status.ts';
 import { submissionRoutes } from './routes/submissions.ts';
@@ -107,6 +108,7 @@ export function createApp({
   api.route('/', statusRoutes(ctx, setup ?? unknownSetup(ctx.database.kind, target)));
   api.route('/accounts', autoTaggingRoutes(ctx, clientFor));
   api.route('/accounts', accountRoutes(ctx));
+  api.route('/', diagnosticsRoutes(ctx, clientFor));
   app.route('/api/v1', api);
   return app;
 }

@@ -12,8 +12,11 @@ import {
   type WireBatchError,
   type WireConversionGoal,
   type WireGetConversionGoalsResponse,
+  type WireGetOfflineConversionReportByGoalIdsResponse,
+  type WireGetOfflineConversionReportsResponse,
   type WireOfflineConversion,
   type WireOfflineConversionAdjustment,
+  type WireUploadChannel,
 } from './wire.ts';
 
 export type { Fault } from './classify.ts';
@@ -64,8 +67,23 @@ export interface MsadsClient {
   /** All offline goals visible to the account when `ids` is omitted. */
   getConversionGoalsByIds(ids?: string[]): Promise<CallResult<WireGetConversionGoalsResponse>>;
   getAutoTagging(): Promise<CallResult<boolean>>;
+  /** Microsoft's daily summary of the account's offline conversion uploads (all goals). */
+  getOfflineConversionReports(range: DateRange): Promise<CallResult<WireGetOfflineConversionReportsResponse>>;
+  /** Per goal and day: how many conversions Microsoft counted and why it could not attribute the others. */
+  getOfflineConversionReportByGoalIds(
+    request: DateRange & { goalIds: string[]; uploadChannel?: WireUploadChannel },
+  ): Promise<CallResult<WireGetOfflineConversionReportByGoalIdsResponse>>;
   setAutoTagging(enabled: boolean): Promise<CallResult<true>>;
 }
+
+/** A range of UTC days, both ends included. */
+export interface DateRange {
+  start: Date;
+  end: Date;
+}
+
+/** A day as Microsoft's date-time fields take it: midnight UTC, whole seconds. */
+const utcDay = (d: Date) => `${d.toISOString().slice(0, 10)}T00:00:00Z`;
 
 /** The Campaign Management v13 REST client: documented headers, PascalCase JSON, TrackingId logged. */
 export function createMsadsClient(options: MsadsClientOptions): MsadsClient {
@@ -171,6 +189,15 @@ export function createMsadsClient(options: MsadsClientOptions): MsadsClient {
       call(paths.getConversionGoalsByIds, {
         ...(ids && ids.length > 0 ? { ConversionGoalIds: ids } : {}),
         ConversionGoalTypes: offlineGoalTypes,
+      }),
+    getOfflineConversionReports: ({ start, end }) =>
+      call(paths.getOfflineConversionReports, { StartDateUtc: utcDay(start), EndDateUtc: utcDay(end) }),
+    getOfflineConversionReportByGoalIds: ({ start, end, goalIds, uploadChannel }) =>
+      call(paths.getOfflineConversionReportByGoalIds, {
+        StartDateUtc: utcDay(start),
+        EndDateUtc: utcDay(end),
+        GoalIds: goalIds,
+        ...(uploadChannel ? { UploadChannelFilter: uploadChannel } : {}),
       }),
     async getAutoTagging() {
       const r = await call<{ AccountProperties?: WireAccountProperty[] | null }>(paths.getAccountProperties, {

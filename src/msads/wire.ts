@@ -19,6 +19,12 @@ export const paths = {
   getConversionGoalsByIds: '/CampaignManagement/v13/ConversionGoals/QueryByIds',
   getAccountProperties: '/CampaignManagement/v13/AccountProperties/Query',
   setAccountProperties: '/CampaignManagement/v13/AccountProperties/Set',
+  /**
+   * GetOfflineConversionReports and GetOfflineConversionReportByGoalIds (msads-api.md §12). The REST paths
+   * are [UNVERIFIED]: Microsoft's SDKs name the operations, the paths are those third-party REST clients use.
+   */
+  getOfflineConversionReports: '/CampaignManagement/v13/OfflineConversionReports/Query',
+  getOfflineConversionReportByGoalIds: '/CampaignManagement/v13/OfflineConversionReport/QueryByGoalIds',
 } as const;
 
 /** Microsoft rejects more than 1,000 offline conversions per call with 5601. */
@@ -135,3 +141,70 @@ export interface WireTokenError {
 
 /** Header that carries Microsoft's TrackingId on REST responses [UNVERIFIED: also in fault bodies]. */
 export const trackingIdHeader = 'TrackingId';
+
+/** OfflineConversionUploadChannel: which way the conversions reached Microsoft (a flags enum). */
+export type WireUploadChannel = 'Unknown' | 'CampaignManagementAPI' | 'BulkAPI' | 'WebUpload';
+
+/** Why Microsoft accepted a conversion but could not attribute it (OfflineConversionUnattributedReason). */
+export const unattributedReasons = [
+  'Unknown',
+  'AdjustmentOriginalNotFound',
+  'ConversionAlreadyRetracted',
+  'DuplicateConversionKey',
+  'ConversionTimeExceedsMaxLookback',
+  'ConversionTimeInFuture',
+  'GoalNotFoundOrInactive',
+  'ClickTimestampAfterConversion',
+  'NoMatchingClickFound',
+  'MissingMatchIdentifiers',
+  'OutsideGoalLookbackWindow',
+  'AccountMismatch',
+  'MalformedData',
+  'HistoricalClickDataExpired',
+] as const;
+export type WireUnattributedReason = (typeof unattributedReasons)[number];
+
+/** Counts are strings in Microsoft's models where they are 64-bit (Alert.Count, Overall*Count). */
+export interface WireOfflineConversionAlert {
+  UnattributedReason: WireUnattributedReason;
+  Count: string;
+}
+
+export interface WireOfflineGoalDailySummary {
+  GoalId: string;
+  /** The UTC day the conversions were uploaded, as a datetime at midnight. */
+  UploadDate: string;
+  SuccessCount: number;
+  UnattributedCount: number;
+  SuccessRate: number;
+  Alerts: WireOfflineConversionAlert[] | null;
+}
+
+export interface WireOfflineGoalConversionSummary {
+  GoalId: string;
+  ConversionName: string;
+  OverallSuccessCount: string;
+  OverallUnattributedCount: string;
+  OverallSuccessRate: number;
+  OverallAlerts: WireOfflineConversionAlert[] | null;
+  DailySummaries: WireOfflineGoalDailySummary[] | null;
+}
+
+export interface WireGetOfflineConversionReportByGoalIdsResponse {
+  OfflineGoalConversionSummaries: WireOfflineGoalConversionSummary[] | null;
+  PartialErrors: WireBatchError[] | null;
+}
+
+/** One day of GetOfflineConversionReports: the account's uploads, all goals together. */
+export interface WireDailySummary {
+  UploadDate: string;
+  SuccessCount: number;
+  FailureCount: number;
+  /** A download of the day's per-row results (Microsoft's); the emulator gives none. */
+  FileUrl: string | null;
+  FileUrlExpiryTimeUtc: string | null;
+}
+
+export interface WireGetOfflineConversionReportsResponse {
+  DailySummaries: WireDailySummary[] | null;
+}

@@ -64,6 +64,12 @@ export function apiRoutes(deps: ApiDeps): Hono<EmulatorEnv> {
       'accountProperties',
       (call, body) => getAccountProperties(deps.goals, call, body),
     ],
+    [paths.getOfflineConversionReports, 'reports', (call, body) => deps.diagnostics.reports(call, body)],
+    [
+      paths.getOfflineConversionReportByGoalIds,
+      'reports',
+      (call, body) => deps.diagnostics.reportsByGoalIds(deps.goals, call, body),
+    ],
     [
       paths.setAccountProperties,
       'accountProperties',

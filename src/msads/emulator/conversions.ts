@@ -1,6 +1,7 @@
 import { msadsCurrencies } from '../../domain/values.ts';
 import { maxItemsPerCall, type WireBatchError } from '../wire.ts';
 import { type Answer, type Call, ok } from './call.ts';
+import type { DiagnosticsStore } from './diagnostics.ts';
 import { apiFault, batchError, malformedRequest } from './faults.ts';
 import type { GoalStore } from './goals.ts';
 import {
@@ -30,6 +31,8 @@ export interface OperationDeps {
   stats: EmulatorStats;
   /** How long after its creation a goal takes conversions (5615 before). */
   goalWarmUpMs: number;
+  /** Counts per goal and day for GetOfflineConversionReport(s)ByGoalIds. */
+  diagnostics: DiagnosticsStore;
 }
 
 /** The request array: undefined when missing or not an array (malformed), [] for null (5600). */
@@ -91,11 +94,17 @@ export function applyOfflineConversions(deps: OperationDeps, call: Call, body: u
     checkConversion,
   );
   if ('answer' in received) return received.answer;
-  const { stats, ledger } = deps;
-  for (const { key, make } of received.pending) {
-    if (ledger.conversions.add(key, make)) stats.accepted++;
-    else stats.duplicatesIgnored++;
+  const { stats, ledger, diagnostics } = deps;
+  for (const { key, make, goalId, unmatchedClick } of received.pending) {
+    if (ledger.conversions.add(key, make)) {
+      stats.accepted++;
+      diagnostics.received(call, goalId, unmatchedClick ? 'NoMatchingClickFound' : undefined);
+    } else {
+      stats.duplicatesIgnored++;
+      diagnostics.received(call, goalId, 'DuplicateConversionKey');
+    }
   }
+  diagnostics.failed(call, new Set(received.errors.map((e) => e.Index)).size);
   return ok({ PartialErrors: received.errors });
 }
 
@@ -103,7 +112,7 @@ function checkConversion(
   raw: unknown,
   index: number,
   ctx: ItemContext,
-): { key: string; make: () => StoredConversion } | undefined {
+): { key: string; make: () => StoredConversion; goalId: string; unmatchedClick: boolean } | undefined {
   const item = asItem(raw, index);
   if (item === null) {
     ctx.errors.push(batchError(5602, index, null));
@@ -138,6 +147,9 @@ function checkConversion(
   const goalId = goal.id;
   return {
     key,
+    goalId,
+    // Microsoft takes a click it has no record of, and reports it later as not attributed.
+    unmatchedClick: identity.clickId !== undefined && ctx.clicks.size > 0 && clickAt === undefined,
     make: () => ({
       customerId,
       accountId,

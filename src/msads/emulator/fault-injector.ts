@@ -21,7 +21,7 @@ const kinds = new Set<FaultKind>([
 const operations = new Set<FaultOperation>(['conversions', 'adjustments', 'goals', 'any']);
 
 /** The API operations, as faults name them; account properties are only hit by 'any'. */
-export type Operation = Exclude<FaultOperation, 'any'> | 'accountProperties';
+export type Operation = Exclude<FaultOperation, 'any'> | 'accountProperties' | 'reports';
 
 /** mulberry32: a small, fast, seedable generator; plenty for choosing which calls fail. */
 export function seededRandom(seed: number): () => number {

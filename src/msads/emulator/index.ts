@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { apiRoutes } from './api.ts';
 import type { EmulatorEnv } from './call.ts';
 import { controlRoutes } from './control.ts';
+import { createDiagnosticsStore } from './diagnostics.ts';
 import { createFaultInjector, seededRandom } from './fault-injector.ts';
 import { createGoalStore } from './goals.ts';
 import { goalWarmUpMs } from './items.ts';
@@ -67,6 +68,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const ledger = createLedger(options.keepItems ?? record !== 'none');
   const clicks = new Map<string, number>();
   const poisoned = new Set<string>();
+  const diagnostics = createDiagnosticsStore();
   const tokens = createTokenStore({
     auth: options.auth ?? 'strict',
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
@@ -109,6 +111,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     throttleStatus: options.throttleStatus ?? 429,
     latencyMs: options.latencyMs ?? 0,
     goalWarmUpMs: options.goalWarmUpMs ?? goalWarmUpMs,
+    diagnostics,
   };
   app.route('/', apiRoutes(deps));
   app.route('/', oauthRoutes(tokens, now));
@@ -161,6 +164,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       ledger.reset();
       clicks.clear();
       poisoned.clear();
+      diagnostics.reset();
       tokens.reset();
       throttle.reset();
       faults.clear();
