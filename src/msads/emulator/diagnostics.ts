@@ -39,15 +39,15 @@ export function createDiagnosticsStore(): DiagnosticsStore {
   // customer|goal → day → counts; customer|account → day → [success, failure].
   const byGoal = new Map<string, Map<string, GoalDay>>();
   const byAccount = new Map<string, Map<string, { success: number; failure: number }>>();
-  const accountDay = (call: Call) => {
-    const key = `${call.customerId}|${call.accountId}`;
-    let days = byAccount.get(key);
-    if (!days) byAccount.set(key, (days = new Map()));
-    const day = dayOf(call.nowMs);
-    let counts = days.get(day);
-    if (!counts) days.set(day, (counts = { success: 0, failure: 0 }));
-    return counts;
-  };
+  const accountDay = (call: Call) =>
+    entry(
+      entry(byAccount, `${call.customerId}|${call.accountId}`, () => new Map()),
+      dayOf(call.nowMs),
+      () => ({
+        success: 0,
+        failure: 0,
+      }),
+    );
 
   /** The request's two dates as whole UTC days (ms at midnight), or a refusal. */
   function range(call: Call, body: unknown): { start: number; end: number } | { answer: Answer } {
@@ -69,12 +69,8 @@ export function createDiagnosticsStore(): DiagnosticsStore {
 
   return {
     received(call, goalId, reason) {
-      const key = `${call.customerId}|${goalId}`;
-      let goalDays = byGoal.get(key);
-      if (!goalDays) byGoal.set(key, (goalDays = new Map()));
-      const day = dayOf(call.nowMs);
-      let counts = goalDays.get(day);
-      if (!counts) goalDays.set(day, (counts = { success: 0, unattributed: new Map() }));
+      const goalDays = entry(byGoal, `${call.customerId}|${goalId}`, () => new Map());
+      const counts = entry(goalDays, dayOf(call.nowMs), () => ({ success: 0, unattributed: new Map() }));
       if (reason) counts.unattributed.set(reason, (counts.unattributed.get(reason) ?? 0) + 1);
       else counts.success++;
       accountDay(call).success++;
@@ -160,6 +156,16 @@ export function createDiagnosticsStore(): DiagnosticsStore {
       byAccount.clear();
     },
   };
+}
+
+/** The value of `key`, made and stored first when missing. */
+function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }
 
 const rate = (success: number, unattributed: number) =>
