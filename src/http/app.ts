@@ -8,6 +8,7 @@ import type { ServiceContext } from '../services/context.ts';
 import { createMetricsRegistry, type MetricsRegistry } from '../services/metrics.ts';
 import { registerLedgerMetrics } from '../services/metrics-ledger.ts';
 import { type StatusSetup, unknownSetup } from '../services/status.ts';
+import { apiDocsRoutes } from './api-docs.ts';
 import { requireApiKey } from './auth.ts';
 import { limitBody, payloadTooLarge } from './body.ts';
 import { dashboardRoutes } from './dashboard.ts';
@@ -93,6 +94,8 @@ export function createApp({
     }),
   );
   app.route('/', metricsRoutes({ ctx, log, metrics, metricsToken }));
+  // Before /api/v1's key check: the document describes the API and holds no data.
+  app.route('/', apiDocsRoutes());
   app.route('/', createSnippetRoutes());
   app.route('/', dashboardRoutes(ctx, { target }));
 

@@ -37,7 +37,7 @@ const adjustmentItem = z.strictObject({
   adjustmentCurrency: z.string().optional(),
 });
 
-const batchSchemas = {
+export const batchSchemas = {
   conversions: z.object({ conversions: z.array(conversionItem).min(1).max(maxItemsPerRequest) }),
   adjustments: z.object({ adjustments: z.array(adjustmentItem).min(1).max(maxItemsPerRequest) }),
 };

@@ -4,6 +4,7 @@ import { AppError } from '../../errors.ts';
 import { type MsadsClient, MsadsError } from '../../msads/client.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { maxDiagnosticsDays, msadsDiagnostics } from '../../services/msads-diagnostics.ts';
+import { jsonObject, type RouteDoc } from '../openapi.ts';
 import { plainText, queryParams, wholeNumber } from '../params.ts';
 
 export const diagnosticsQuery = { goal: plainText(100), days: wholeNumber(1, maxDiagnosticsDays) };
@@ -29,3 +30,24 @@ export function diagnosticsRoutes(ctx: ServiceContext, clientFor?: (account: Acc
     }
   });
 }
+
+export const diagnosticsDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/diagnostics',
+    tag: 'diagnostics',
+    summary: "Microsoft's own figures per goal and day: counted, not attributed and why",
+    description:
+      'Asks Microsoft (GetOfflineConversionReportByGoalIds, GetOfflineConversionReports); in a dry run, the built-in emulator.',
+    query: diagnosticsQuery,
+    responses: {
+      200: {
+        description:
+          '`{ from, to, goals: [{ goal, counted, unattributed, reasons, days }], accounts, notes }`',
+        schema: jsonObject,
+      },
+      400: { description: 'A bad query parameter.' },
+      404: { description: 'No goal of that name.' },
+    },
+  },
+];

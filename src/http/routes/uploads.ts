@@ -18,6 +18,7 @@ import {
   uploadView,
 } from '../../services/uploads.ts';
 import { multipartFile } from '../multipart.ts';
+import { jsonObject, type RouteDoc } from '../openapi.ts';
 import { listOf, oneOf, pathParam, plainText, queryParams, uuid, wholeNumber } from '../params.ts';
 
 const kinds = ['conversions', 'adjustments'] as const;
@@ -30,12 +31,24 @@ const rowStatuses = [...new Set(['ok', 'held', 'duplicate', 'rejected', 'expired
 const maxRowNumber = 2_147_483_647;
 
 const uploadQuery = { kind: oneOf(kinds), filename: plainText(255) };
+const listQuery = {
+  status: oneOf(uploadStatuses),
+  source: oneOf(uploadSources),
+  limit: wholeNumber(1, 1000),
+};
+const rowsQuery = {
+  after: wholeNumber(-1, maxRowNumber),
+  limit: wholeNumber(1, 1000),
+  status: listOf(rowStatuses),
+};
+const resultsQuery = { errors: oneOf(['only']) };
+const uploadIdSchema = uuid('an upload');
 
 function uploadId(c: Context): string {
   return pathParam(
     c,
     'id',
-    uuid('an upload'),
+    uploadIdSchema,
     (id) => `No upload ${JSON.stringify(id)} (upload ids are UUIDs). List uploads with GET /api/v1/uploads.`,
   );
 }
@@ -81,11 +94,7 @@ export function uploadRoutes(ctx: ServiceContext) {
       return c.json(uploadView(upload), upload.status === 'failed' ? 422 : 201);
     })
     .get('/', async (c) => {
-      const { status, source, limit } = queryParams(c, {
-        status: oneOf(uploadStatuses),
-        source: oneOf(uploadSources),
-        limit: wholeNumber(1, 1000),
-      });
+      const { status, source, limit } = queryParams(c, listQuery);
       // An upload id (what `next` carries) or an ISO time: the service says which it takes.
       const before = c.req.query('before') || undefined;
       const page = await listUploads({
@@ -114,11 +123,7 @@ export function uploadRoutes(ctx: ServiceContext) {
     .post('/:id/apply', async (c) => c.json(uploadView(await applyUpload({ ctx, uploadId: uploadId(c) }))))
     .get('/:id/rows', async (c) => {
       const upload = await getUpload({ ctx, id: uploadId(c) });
-      const query = queryParams(c, {
-        after: wholeNumber(-1, maxRowNumber),
-        limit: wholeNumber(1, 1000),
-        status: listOf(rowStatuses),
-      });
+      const query = queryParams(c, rowsQuery);
       const limit = query.limit ?? 100;
       const rows = await resultPage(ctx.database, upload, {
         after: query.after ?? -1,
@@ -136,7 +141,7 @@ export function uploadRoutes(ctx: ServiceContext) {
     })
     .get('/:id/results.csv', async (c) => {
       const upload = await getUpload({ ctx, id: uploadId(c) });
-      const errorsOnly = queryParams(c, { errors: oneOf(['only']) }).errors === 'only';
+      const errorsOnly = queryParams(c, resultsQuery).errors === 'only';
       const name = `${upload.filename.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_')}-${errorsOnly ? 'errors' : 'results'}.csv`;
       c.header('content-type', 'text/csv; charset=utf-8');
       c.header('content-disposition', `attachment; filename="${name}"`);
@@ -145,3 +150,91 @@ export function uploadRoutes(ctx: ServiceContext) {
       });
     });
 }
+
+const uploadParam = { id: { description: 'The upload id (a UUID).', schema: uploadIdSchema } };
+const anUpload = {
+  200: { description: 'The upload, with its status and counts.', schema: jsonObject },
+  404: { description: 'No such upload.' },
+};
+/** A file as the request body: CSV or XLSX bytes, or a multipart form with the file in "file". */
+const fileBody = z.string().describe('the file');
+
+export const uploadDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/uploads',
+    tag: 'uploads',
+    summary: 'Upload a conversions or adjustments file and preview it',
+    description:
+      'Send the file as multipart/form-data (field "file", optional field "kind") or as the raw body (text/csv or the XLSX type) with ?filename=. Each row gets an outcome; nothing reaches the ledger until the upload is applied.',
+    query: uploadQuery,
+    body: {
+      content: {
+        'multipart/form-data': {
+          schema: z.object({ kind: oneOf(kinds).optional(), file: fileBody }),
+        },
+        'text/csv': { schema: fileBody },
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { schema: fileBody },
+      },
+    },
+    responses: {
+      201: { description: 'The preview: the upload with counts per outcome.', schema: jsonObject },
+      413: { description: 'The file is larger than CLOSELOOP_MAX_UPLOAD_MB.' },
+      422: {
+        description: 'The file cannot be read as a conversions or adjustments file (status failed).',
+        schema: jsonObject,
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/uploads',
+    tag: 'uploads',
+    summary: 'List uploads and API batches, newest first',
+    query: { ...listQuery, before: z.string().describe('an upload id (from `next`) or an ISO time') },
+    responses: {
+      200: { description: '`{ uploads: [...], next }`', schema: jsonObject },
+      400: { description: 'A bad query parameter.' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/uploads/:id',
+    tag: 'uploads',
+    summary: 'Read an upload',
+    params: uploadParam,
+    responses: anUpload,
+  },
+  {
+    method: 'post',
+    path: '/uploads/:id/apply',
+    tag: 'uploads',
+    summary: 'Apply a previewed upload: its valid rows go to the ledger',
+    params: uploadParam,
+    responses: {
+      ...anUpload,
+      409: { description: 'The upload cannot be applied (already applied, failed, expired).' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/uploads/:id/rows',
+    tag: 'uploads',
+    summary: "An upload's rows with their outcome, a page at a time",
+    params: uploadParam,
+    query: rowsQuery,
+    responses: { ...anUpload, 200: { description: '`{ rows: [...], next }`', schema: jsonObject } },
+  },
+  {
+    method: 'get',
+    path: '/uploads/:id/results.csv',
+    tag: 'uploads',
+    summary: "Download an upload's results (every row, or errors only)",
+    params: uploadParam,
+    query: resultsQuery,
+    responses: {
+      200: { description: 'The results as CSV.', contentType: 'text/csv', schema: z.string() },
+      404: { description: 'No such upload.' },
+    },
+  },
+];
