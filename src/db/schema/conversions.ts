@@ -36,6 +36,9 @@ export const conversions = pgTable(
     // account. Measured with 350,000 such rows: 377 ms per claim with the (id) index, see bench:claim.
     index('conversions_due').on(t.goalId, t.runAt, t.id).where(sql`state = 'queued'`),
     index('conversions_claimed').on(t.claimedAt).where(sql`state = 'submitting'`),
+    // GET /metrics counts conversions by goal and state: an index-only scan of this index instead of a
+    // scan of the table (100,000 rows: 98 ms instead of 176 ms on a loaded 2-core machine, bench:metrics).
+    index('conversions_goal_state').on(t.customerId, t.goalName, t.state),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "conversions_goal_state" ON "conversions" USING btree ("customer_id","goal_name","state");
