@@ -16,6 +16,9 @@ const envSchema = z.object({
   CLOSELOOP_METRICS_TOKEN: z
     .string()
     .min(16, 'at least 16 characters (generate one with: openssl rand -hex 16)')
+  /** Signs in to the dashboard (besides any API key); unset: API keys only. */
+  CLOSELOOP_ADMIN_PASSWORD: z
+    .min(12, 'at least 12 characters (generate one with: openssl rand -base64 18)')
     .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** 32 random bytes, base64 or hex; encrypts stored secrets. Without it: a key file in the data folder. */
@@ -95,6 +98,8 @@ export interface Config {
   host: string;
   maxUploadBytes: number;
   customerId: string;
+  /** The dashboard's admin password (CLOSELOOP_ADMIN_PASSWORD); undefined: sign in with an API key only. */
+  adminPassword: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Encryption key for stored secrets (32 bytes); undefined: use or create the key file in the data folder. */
   secretKey: Buffer | undefined;
@@ -146,6 +151,7 @@ export class ConfigError extends Error {
 const secretVariables = new Set([
   'CLOSELOOP_SECRET_KEY',
   'CLOSELOOP_METRICS_TOKEN',
+  'CLOSELOOP_ADMIN_PASSWORD',
   'MSADS_CLIENT_SECRET',
   'MSADS_REFRESH_TOKEN',
   'MSADS_DEVELOPER_TOKEN',
@@ -218,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     maxUploadBytes: Math.round(e.CLOSELOOP_MAX_UPLOAD_MB * 1024 * 1024),
     customerId: e.CLOSELOOP_CUSTOMER_ID,
+    adminPassword: e.CLOSELOOP_ADMIN_PASSWORD,
     logLevel: e.LOG_LEVEL,
     metricsToken: e.CLOSELOOP_METRICS_TOKEN,
     secretKey: secret

@@ -11,9 +11,9 @@ import { type StatusSetup, unknownSetup } from '../services/status.ts';
 import { apiDocsRoutes } from './api-docs.ts';
 import { requireApiKey } from './auth.ts';
 import { limitBody, payloadTooLarge } from './body.ts';
-import { dashboardRoutes } from './dashboard.ts';
 import { metricsRoutes } from './metrics.ts';
 import { type CheckResult, probeRoutes } from './probes.ts';
+import { dashboardRoutes } from './dashboard/index.ts';
 import { onError, problem } from './problem.ts';
 import { requestId } from './request-id.ts';
 import { accountRoutes } from './routes/accounts.ts';
@@ -45,6 +45,8 @@ export interface AppDeps {
   metricsToken?: string | undefined;
   /** Whether Microsoft's API host answers, for GET /readyz (see `reachability`). @default not checked */
   probeTarget?: () => Promise<CheckResult>;
+  /** Signs in to the dashboard besides API keys (CLOSELOOP_ADMIN_PASSWORD). @default API keys only */
+  adminPassword?: string;
 }
 
 /** Clients may retry a 503 database_unavailable after this many seconds (PostgreSQL reconnects, PGlite reopens). */
@@ -62,6 +64,7 @@ export function createApp({
   metrics = defaultMetrics(),
   metricsToken,
   probeTarget,
+  adminPassword,
 }: AppDeps) {
   const app = new Hono();
   // First, so that every line logged while serving a request, errors included, carries its id.
@@ -97,7 +100,7 @@ export function createApp({
   // Before /api/v1's key check: the document describes the API and holds no data.
   app.route('/', apiDocsRoutes());
   app.route('/', createSnippetRoutes());
-  app.route('/', dashboardRoutes(ctx, { target }));
+  app.route('/', dashboardRoutes({ ctx, target, maxUploadBytes, adminPassword, onError: handleError }));
 
   const api = new Hono();
   // The key first: nothing of a body is read for a caller without one. Then every body is counted as it

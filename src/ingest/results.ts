@@ -186,6 +186,11 @@ export function csvCell(value: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
+/** The download's file name: the upload's name without its extension, then -results.csv or -errors.csv. */
+export function resultsFileName(upload: Pick<Upload, 'filename'>, errorsOnly: boolean): string {
+  return `${upload.filename.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_')}-${errorsOnly ? 'errors' : 'results'}.csv`;
+}
+
 export async function* resultsCsv(
   database: Database,
   upload: Pick<Upload, 'id' | 'kind'>,

@@ -64,6 +64,7 @@ export const serveCommand: Command = {
       setup: statusSetup(config),
       metricsToken: config.metricsToken,
       ...(target === 'microsoft' ? { probeTarget: reachability(config.msads.apiBaseUrl) } : {}),
+      ...(config.adminPassword ? { adminPassword: config.adminPassword } : {}),
     });
     const submitting = new AbortController();
     const submitterDone = sending.submitter.run(submitting.signal);

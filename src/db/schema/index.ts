@@ -2,6 +2,7 @@ export * from './accounts.ts';
 export * from './adjustments.ts';
 export * from './api-keys.ts';
 export * from './conversions.ts';
+export * from './dashboard-sessions.ts';
 export * from './goals.ts';
 export * from './ledger-columns.ts';
 export * from './submissions.ts';

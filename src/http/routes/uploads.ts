@@ -7,7 +7,7 @@ import { conversionStates } from '../../db/schema/ledger-columns.ts';
 import { AppError } from '../../errors.ts';
 import { applyUpload } from '../../ingest/apply.ts';
 import { previewUpload } from '../../ingest/preview.ts';
-import { resultPage, resultRecord, resultsCsv } from '../../ingest/results.ts';
+import { resultPage, resultRecord, resultsCsv, resultsFileName } from '../../ingest/results.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import {
   getUpload,
@@ -142,7 +142,7 @@ export function uploadRoutes(ctx: ServiceContext) {
     .get('/:id/results.csv', async (c) => {
       const upload = await getUpload({ ctx, id: uploadId(c) });
       const errorsOnly = queryParams(c, resultsQuery).errors === 'only';
-      const name = `${upload.filename.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_')}-${errorsOnly ? 'errors' : 'results'}.csv`;
+      const name = resultsFileName(upload, errorsOnly);
       c.header('content-type', 'text/csv; charset=utf-8');
       c.header('content-disposition', `attachment; filename="${name}"`);
       return stream(c, async (s) => {

@@ -1,15 +1,17 @@
 import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
-import { accounts } from '../db/schema/index.ts';
-import type { ServiceContext } from '../services/context.ts';
-import { isThrottlePause } from '../submit/answer.ts';
+import { accounts } from '../../db/schema/index.ts';
+import type { ServiceContext } from '../../services/context.ts';
+import { isThrottlePause } from '../../submit/answer.ts';
+import { assets, contentSecurityPolicy } from './layout.ts';
+import { base } from './session.ts';
 
 /**
- * The start page. It shows no customer data (those are behind the API key), only what this instance
+ * The start page (public). It shows no customer data (those are behind the API key), only what this instance
  * is and whether it is a dry run, with the commands to get going.
  */
-export function dashboardRoutes(ctx: ServiceContext, { target }: { target: 'emulator' | 'microsoft' }) {
+export function startPage(ctx: ServiceContext, { target }: { target: 'emulator' | 'microsoft' }) {
   return new Hono().get('/', async (c) => {
     const dryRun = target === 'emulator';
     // Only counts leave the database here: the start page is public.
@@ -32,21 +34,19 @@ export function dashboardRoutes(ctx: ServiceContext, { target }: { target: 'emul
     const paused = rows.filter(
       (a) => a.pausedUntil !== null && a.pausedUntil > at && !isThrottlePause(a.pauseReason),
     ).length;
+    c.header('content-security-policy', contentSecurityPolicy);
     return c.html(html`<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>closeloop${dryRun ? ' (dry run)' : ''}</title>
-    <style>
-      body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }
-      .banner { background: #fff4ce; border: 1px solid #e0c000; padding: .6rem 1rem; border-radius: 6px; }
-      code, pre { background: #f3f3f3; border-radius: 4px; padding: .1rem .3rem; }
-      pre { padding: .6rem; white-space: pre-wrap; word-break: break-all; }
-    </style>
+    <link rel="stylesheet" href="${assets.css}" />
   </head>
-  <body>
+  <body class="start">
+    <main>
     <h1>closeloop</h1>
+    <p><a class="button" href="${base}">Open the dashboard</a> (sign in with an API key or the admin password)</p>
     ${dryRun ? html`<p class="banner" role="status"><strong>Dry run.</strong> No Microsoft Advertising account is configured: conversions are sent to the built-in emulator and nothing reaches Microsoft. Set the <code>MSADS_*</code> variables (see the README) to send for real.</p>` : html`<p>Sending to Microsoft Advertising: ${live.length} account${live.length === 1 ? '' : 's'}.</p>`}
     ${taggingOff > 0 ? html`<p class="banner" role="alert"><strong>MSCLKID auto-tagging is off</strong> for ${taggingOff} account${taggingOff === 1 ? '' : 's'}: Microsoft adds no click ID to ad clicks, so there is nothing to send. Run <code>closeloop accounts auto-tagging --enable</code>.</p>` : ''}
     ${paused > 0 ? html`<p class="banner" role="alert"><strong>Sending is paused</strong> for ${paused} account${paused === 1 ? '' : 's'} by an error to fix: <code>closeloop accounts list</code> (or <code>GET /api/v1/accounts</code>) says why. Their conversions wait in the ledger.</p>` : ''}
@@ -58,6 +58,7 @@ npx closeloop goals add --name Purchase --revenue variable --value 10 --currency
 curl -H "Authorization: Bearer $KEY" -F file=@conversions.csv http://localhost:8787/api/v1/uploads</pre>
     <p>API: <code>/api/v1/goals</code>, <code>/api/v1/uploads</code>, <code>/api/v1/conversions</code>,
       <code>/api/v1/adjustments</code>, <code>/api/v1/status</code>, <code>/api/v1/submissions</code>, <code>/api/v1/accounts</code> · Snippet: <code>/snippet.js</code> · Health: <a href="/health">/health</a></p>
+    </main>
   </body>
 </html>`);
   });
