@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts', 'connectors/**/*.test.ts'],
-          exclude: ['**/*.db.test.ts', '**/*.pg.test.ts', 'test/bench/**', 'node_modules/**'],
+          exclude: ['**/*.db.test.ts', '**/*.pg.test.ts', 'test/bench/**', 'test/dashboard/**', 'node_modules/**'],
         },
       },
       ...dbKinds.map((kind) => ({
@@ -35,7 +35,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'browser',
-          include: ['web-snippet/test/**/*.test.ts'],
+          include: ['web-snippet/test/**/*.test.ts', 'test/dashboard/**/*.test.ts'],
         },
       },
     ],

@@ -123,7 +123,7 @@ export async function conversionOutcomes({
     reasons.set(key, reason);
   }
   const refusedByChecks = Number(refused?.n ?? 0);
-  const list = [...reasons.values()].sort((a, b) => b.count - a.count);
+  const list = [...reasons.values()].sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
   if (refusedByChecks > 0)
     list.push({
       label: 'Refused by the checks',

@@ -45,7 +45,8 @@ export function outcomeChart(days: readonly DayOutcomes[]): Html {
   const slot = plotW / Math.max(1, days.length);
   const barW = Math.max(2, slot * 0.75);
   const y = (n: number) => top + plotH - (n / axisMax) * plotH;
-  const ticks = [0, axisMax / 2, axisMax];
+  // A middle line only where it falls on a whole number.
+  const ticks = axisMax % 2 === 0 ? [0, axisMax / 2, axisMax] : [0, axisMax];
   const labelEvery = Math.ceil(days.length / 10);
   return html`<svg viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">
     <title id="chart-title">Conversions per day by outcome</title>

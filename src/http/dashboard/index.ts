@@ -37,6 +37,7 @@ function staticRoutes() {
   const files = {
     'dashboard.css': { body: read('dashboard.css'), type: 'text/css; charset=utf-8' },
     'dashboard.js': { body: read('dashboard.js'), type: 'text/javascript; charset=utf-8' },
+    'favicon.svg': { body: read('favicon.svg'), type: 'image/svg+xml' },
   };
   return new Hono().get('/:name', (c) => {
     const file = files[c.req.param('name') as keyof typeof files];

@@ -20,7 +20,11 @@ export interface Shell {
 }
 
 /** The static files' URLs; same-origin, so the Content-Security-Policy allows them without 'unsafe-inline'. */
-export const assets = { css: `${base}/static/dashboard.css`, js: `${base}/static/dashboard.js` };
+export const assets = {
+  css: `${base}/static/dashboard.css`,
+  js: `${base}/static/dashboard.js`,
+  icon: `${base}/static/favicon.svg`,
+};
 
 /** The Content-Security-Policy of every dashboard page: only this origin's own files, no inline script. */
 export const contentSecurityPolicy =
@@ -38,6 +42,7 @@ export function documentShell({ title, body, header }: { title: string; body: Ht
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>${title} · closeloop</title>
     <link rel="stylesheet" href="${assets.css}" />
+    <link rel="icon" href="${assets.icon}" type="image/svg+xml" />
     <script src="${assets.js}" defer></script>
   </head>
   <body>

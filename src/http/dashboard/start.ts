@@ -42,6 +42,7 @@ export function startPage(ctx: ServiceContext, { target }: { target: 'emulator' 
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>closeloop${dryRun ? ' (dry run)' : ''}</title>
     <link rel="stylesheet" href="${assets.css}" />
+    <link rel="icon" href="${assets.icon}" type="image/svg+xml" />
   </head>
   <body class="start">
     <main>

@@ -1,0 +1,291 @@
+import { readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/client.ts';
+import type { Emulator } from '../../src/msads/emulator/index.ts';
+import { createApiKey } from '../../src/services/api-keys.ts';
+import type { SubmitAccount } from '../../src/submit/submitter.ts';
+import { testContext } from '../helpers/context.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import { addAccount, addGoal, emulatorClient, resetSending, testSubmitter } from '../helpers/submit.ts';
+import {
+  accessibilityViolations,
+  type DashboardServer,
+  keyboardProblems,
+  launchChromium,
+  screenshot,
+  startDashboard,
+} from './harness.ts';
+
+/**
+ * A sales-ops person's whole round in a real browser: sign in, upload a file with mistakes, read what to
+ * fix in the preview, apply, watch the rows reach the (emulated) Microsoft, download the errors, follow a
+ * conversion's history, create and pause goals, sign out. Every page is screenshotted and passes an
+ * accessibility and keyboard check; forged forms and markup in user data do nothing.
+ */
+
+const click = (c: string) => c.repeat(32);
+/** A conversion time a day ago, as the template writes it (UTC). */
+const dayAgo = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
+const csv = [
+  'Microsoft Click Id,Conversion Name,Conversion Time,Conversion Value,Conversion Currency',
+  `${click('a')},Purchase,${dayAgo},10,USD`,
+  `${click('b')},Purchase,${dayAgo},20.5,USD`,
+  `not-a-click-id,Purchase,${dayAgo},5,USD`,
+  `${click('c')},Purchase,${dayAgo},"12,50",USD`,
+  `${click('d')},Purchase,${dayAgo},30,USD`,
+].join('\n');
+
+/**
+ * Ten earlier days of ledger history, as sending leaves it: accepted rows, rejections by two codes,
+ * duplicates, expiries and held rows, so that the overview has something to chart and explain.
+ */
+async function seedHistory(db: Database) {
+  const rows: [number, string, number, string | null, string | null, string | null][] = [];
+  for (let d = 2; d <= 12; d++) rows.push([d, 'accepted', 3, null, null, null]);
+  for (const d of [3, 5, 6, 9]) rows.push([d, 'rejected', 2, '5604', 'OfflineConversionMicrosoftClickIdInvalid', 'The click ID is not one Microsoft issued; check how the CRM stores msclkid.']);
+  for (const d of [4, 8]) rows.push([d, 'rejected', 2, '5606', 'OfflineConversionNameInvalid', 'No offline conversion goal in the Microsoft account has this name.']);
+  for (const d of [2, 7, 10]) rows.push([d, 'duplicate', 2, null, null, null]);
+  rows.push([11, 'expired', 4, 'CONVERSION_TOO_OLD', null, 'The conversion is more than 90 days old at submission.']);
+  rows.push([2, 'held', 5, null, null, null]);
+  for (const [days, state, n, code, name, message] of rows)
+    await db.query(sql`
+      insert into conversions (goal_name, click_id, match_key, conversion_time, value, currency, state, error_code,
+                               error_name, message, held_until, source, source_ref)
+      select 'Purchase', md5(${`${days}${state}`} || i::text), md5(${`${days}${state}`} || i::text),
+             now() - make_interval(days => ${days}) + make_interval(secs => i), 10, 'USD', ${state}, ${code}, ${name},
+             ${message}, case when ${state} = 'held' then now() + interval '1 hour' end, 'api', 'seed:' || i
+        from generate_series(1, ${n}) i`);
+}
+
+let database: Database;
+let dashboard: DashboardServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let key: string;
+let emulator: Emulator;
+let account: SubmitAccount;
+/** Script errors and CSP violations seen on any page: an XSS that ran, or inline code the CSP blocked. */
+const pageErrors: string[] = [];
+const dialogs: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  account = await addAccount(database, { name: 'Dry run (built-in emulator)' });
+  await addGoal(database, { name: 'Purchase' });
+  emulator = await resetSending(database, 'Purchase');
+  key = (await createApiKey({ ctx: testContext(database, () => new Date()), name: 'browser test' })).key;
+  dashboard = await startDashboard(database);
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  // Answers with an error status (a refused sign-in: 401) are the app's to give; anything else logged
+  // as an error (a CSP violation, a script error) is a failure.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(m.text());
+  });
+  page.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.close();
+  await database?.close();
+});
+
+const url = (path: string) => `${dashboard.url}${path}`;
+const nav = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+
+/** Screenshot, axe-core and keyboard pass of the page as it is now. */
+async function checkPage(name: string) {
+  await screenshot(page, name);
+  expect(await accessibilityViolations(page), `accessibility of ${name}`).toEqual([]);
+  expect(await keyboardProblems(page), `keyboard on ${name}`).toEqual([]);
+}
+
+describe('the dashboard in a browser', () => {
+  it('sends a visitor to sign in, refuses a wrong key, and signs in with an API key', async () => {
+    await page.goto(url('/'));
+    await screenshot(page, '00-start');
+    await page.getByRole('link', { name: 'Open the dashboard' }).click();
+    await page.waitForURL(/\/dashboard\/sign-in/);
+    await checkPage('01-sign-in');
+    await page.getByLabel('API key').fill('cl_wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not an active API key');
+    await page.getByLabel('API key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(url('/dashboard'));
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Overview');
+    const [cookie] = (await context.cookies()).filter((c) => c.name === 'closeloop_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    // No script of the page can read it.
+    expect(await page.evaluate(() => document.cookie)).not.toContain('closeloop_session');
+  });
+
+  it('uploads a file and previews it with each error highlighted and what to fix', async () => {
+    await nav('Uploads');
+    await checkPage('02-uploads-empty');
+    await page.getByLabel('CSV or XLSX file').setInputFiles({
+      name: 'conversions.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(csv),
+    });
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/\/dashboard\/uploads\/[0-9a-f-]{36}$/);
+    const errorRows = page.locator('tr.row-error');
+    expect(await errorRows.count()).toBe(2);
+    const errors = await errorRows.allTextContents();
+    expect(errors[0]).toMatch(/Microsoft Click Id/);
+    expect(errors[1]).toMatch(/comma|period/i);
+    expect(await page.locator('tbody tr').count()).toBe(5);
+    expect(await page.locator('dl.facts').textContent()).toContain('previewed');
+    await checkPage('03-upload-preview');
+  });
+
+  it('applies the changes and lists the upload with its status and counts', async () => {
+    await page.getByRole('button', { name: 'Apply changes' }).click();
+    await page.waitForURL(/\/dashboard\/uploads\?applied=/);
+    expect(await page.locator('main [role=status]').textContent()).toContain('Changes applied');
+    const row = page.locator('tbody tr').first();
+    expect(await row.textContent()).toContain('applied_with_errors');
+    expect(await row.textContent()).toContain('3 queued');
+    expect(await row.textContent()).toContain('2 rejected');
+    await checkPage('04-uploads-applied');
+  });
+
+  it('shows the rows accepted once the submitter has sent them to the emulator', async () => {
+    const submitter = testSubmitter(database, [{ account, client: emulatorClient(emulator.fetch, account) }]);
+    await submitter.drain();
+    expect(emulator.conversions().map((c) => c.microsoftClickId).sort()).toEqual([click('a'), click('b'), click('d')]);
+    await page.reload();
+    expect(await page.locator('tbody tr').first().textContent()).toContain('3 accepted');
+    await page.locator('tbody tr').first().getByRole('link').first().click();
+    await page.waitForURL(/\/dashboard\/uploads\/[0-9a-f-]{36}$/);
+    expect(await page.locator('tbody tr').filter({ hasText: click('a') }).textContent()).toContain('accepted');
+    await checkPage('05-upload-results');
+  });
+
+  it('downloads the errors file', async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download errors only' }).first().click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('conversions-errors.csv');
+    const text = readFileSync((await download.path())!, 'utf8');
+    const lines = text.trim().split('\r\n');
+    expect(lines[0]).toMatch(/^Row,Status,Error Code,Error Column,Message/);
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['4', '5']);
+    expect(lines.slice(1).every((l) => l.split(',')[1] === 'rejected')).toBe(true);
+  });
+
+  it("finds a conversion by click ID and shows its history: source, the call that carried it, Microsoft's answer", async () => {
+    await nav('Conversions');
+    await page.getByLabel('Click ID').fill(click('a').slice(0, 8));
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.locator('tbody tr');
+    expect(await rows.count()).toBe(1);
+    await checkPage('06-conversions');
+    await rows.first().getByRole('link').first().click();
+    await page.waitForURL(/\/dashboard\/conversions\/\d+$/);
+    const history = await page.locator('ol.timeline').textContent();
+    expect(history).toContain('Received from file upload');
+    expect(history).toContain('conversions.csv, row 2');
+    expect(history).toMatch(/Sent in the call of .* to Dry run \(built-in emulator\) \(dry run: the emulator\): accepted, TrackingId/);
+    expect(history).toContain('Accepted by Microsoft.');
+    await checkPage('07-conversion-history');
+    // The call is on the submissions page, with its TrackingId.
+    await page.getByRole('link', { name: /call of/ }).first().click();
+    expect(await page.locator('tr.highlight').textContent()).toMatch(/accepted/);
+    await checkPage('08-submissions');
+  });
+
+  it('the overview charts the outcomes and sums every reason a row did not count, each linking to its rows', async () => {
+    await seedHistory(database);
+    await nav('Overview');
+    // 3 accepted from the file, 2 refused by its checks; the seeded days add 33 accepted and 27 others.
+    expect(await page.locator('section[aria-labelledby=fewer] p').first().textContent()).toContain(
+      '65 received, 36 accepted by Microsoft; 29 did not count (yet)',
+    );
+    const reasons = page.locator('section[aria-labelledby=fewer] tbody tr');
+    const rows = await reasons.evaluateAll((trs) =>
+      trs.map((tr) => ({
+        count: Number(tr.querySelector('td')!.textContent),
+        label: tr.querySelector('th')!.textContent!,
+        link: tr.querySelector('a')!.getAttribute('href')!,
+      })),
+    );
+    expect(rows.map((r) => `${r.count} ${r.label}`)).toEqual([
+      '8 Rejected: 5604 OfflineConversionMicrosoftClickIdInvalid',
+      '6 Duplicate',
+      '5 Held',
+      '4 Expired: CONVERSION_TOO_OLD',
+      '4 Rejected: 5606 OfflineConversionNameInvalid',
+      '2 Refused by the checks',
+    ]);
+    expect(await page.locator('section[aria-labelledby=fewer] tfoot').textContent()).toContain('29');
+    // Every per-day bar segment is drawn, one per outcome and day.
+    expect(await page.locator('svg[role=img] rect').count()).toBeGreaterThan(10);
+    await checkPage('09-overview');
+    // Each reason's link lists exactly its rows.
+    for (const r of rows.filter((x) => x.link.startsWith('/dashboard/conversions'))) {
+      await page.goto(url(r.link));
+      expect(await page.locator('tbody tr').count(), r.label).toBe(r.count);
+    }
+  });
+
+  it('creates goals, shows markup in a name as text (no script runs), pauses and resumes', async () => {
+    await nav('Goals');
+    const hostile = `<script>window.__xss=1</script><img src=x onerror="window.__xss=2">`;
+    await page.getByLabel('Name').fill(hostile);
+    await page.getByRole('button', { name: 'Create goal' }).click();
+    await page.waitForURL(/created=1/);
+    await expect.poll(() => page.getByRole('link', { name: hostile }).count()).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.locator('main script, main img').count()).toBe(0);
+    // A bad value is refused with what to fix, and what was typed stays in the form.
+    await page.getByLabel('Name').fill('Lead');
+    await page.getByLabel('Revenue').selectOption('fixed');
+    await page.getByRole('button', { name: 'Create goal' }).click();
+    expect(await page.getByRole('alert').textContent()).toContain('a fixed-value goal needs a value');
+    expect(await page.getByLabel('Name').inputValue()).toBe('Lead');
+    await page.getByRole('button', { name: 'Pause Purchase' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Resume Purchase' }).count()).toBe(1);
+    await checkPage('10-goals');
+    await page.getByRole('button', { name: 'Resume Purchase' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Pause Purchase' }).count()).toBe(1);
+  });
+
+  it('the accounts page says loudly that this is a dry run', async () => {
+    await nav('Accounts');
+    expect(await page.locator('main .banner').textContent()).toContain('Dry run');
+    expect(await page.locator('tbody').textContent()).toContain('dry run (emulator)');
+    await checkPage('11-accounts');
+  });
+
+  it('refuses a POST without the CSRF token or with a wrong one (403), even with the session cookie', async () => {
+    // page.request sends the browser context's cookies, as a forged same-site request would.
+    for (const form of [{ name: 'Forged', revenueType: 'none' }, { _csrf: 'guess', name: 'Forged', revenueType: 'none' }]) {
+      const res = await page.request.post(url('/dashboard/goals'), { form, maxRedirects: 0 });
+      expect(res.status()).toBe(403);
+    }
+    await page.reload();
+    expect(await page.getByText('Forged').count()).toBe(0);
+  });
+
+  it('signs out: the session ends, and the pages ask to sign in again', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/dashboard\/sign-in\?signedOut/);
+    expect(await page.getByRole('status').textContent()).toContain('You have signed out');
+    await page.goto(url('/dashboard/conversions'));
+    await page.waitForURL(/\/dashboard\/sign-in\?next=/);
+    expect(pageErrors).toEqual([]);
+    expect(dialogs).toEqual([]);
+  });
+});
