@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { stream } from 'hono/streaming';
 import type { Upload } from '../../../db/schema/index.ts';
+import { plural } from '../../../domain/plural.ts';
 import { AppError } from '../../../errors.ts';
 import { applyUpload } from '../../../ingest/apply.ts';
 import { previewUpload } from '../../../ingest/preview.ts';
@@ -142,7 +143,7 @@ export const uploadsPage: DashboardPage = {
               ? html`<form method="post" action="${href(`/uploads/${upload.id}/apply`)}" class="actions" data-busy="Applying…">
                   ${csrfInput(c.var.shell.csrf)}
                   <button type="submit">Apply changes</button>
-                  <span class="help">${upload.counts.rejected ? `${upload.counts.rejected} row(s) with errors are left out; the others go to the ledger.` : 'Every row goes to the ledger.'} Download the errors, fix them and upload them again.</span>
+                  <span class="help">${upload.counts.rejected ? `${plural(upload.counts.rejected, 'row')} with errors ${upload.counts.rejected === 1 ? 'is' : 'are'} left out; the others go to the ledger.` : 'Every row goes to the ledger.'} Download the errors, fix them and upload them again.</span>
                 </form>`
               : ''
           }
@@ -159,8 +160,8 @@ export const uploadsPage: DashboardPage = {
                   <td>${stateBadge(r.status)}</td>
                   <td class="fix">${r.errorCode ? html`<strong>${r.errorCode}</strong>${r.errorColumn ? ` (${r.errorColumn})` : ''}: ` : ''}${r.message ?? ''}${r.notes ? html` <span class="muted">${r.notes}</span>` : ''}</td>
                   <td>${r.conversionName ?? ''}</td>
-                  <td><code>${r.clickId ?? ''}</code></td>
-                  <td>${r.conversionTimeUtc ?? ''}</td>
+                  <td>${r.clickId ? html`<code>${r.clickId}</code>` : ''}</td>
+                  <td class="time">${r.conversionTimeUtc ?? ''}</td>
                   <td>${adjustments ? `${r.adjustmentType ?? ''} ${r.adjustmentTimeUtc ?? ''} ${r.value ?? ''}` : `${r.value ?? ''} ${r.currency ?? ''}`}</td>
                   <td>${r.ledgerId !== null && !adjustments ? html`<a href="${href(`/conversions/${r.ledgerId}`)}">#${r.ledgerId}</a>` : r.ledgerId !== null ? `#${r.ledgerId}` : ''}</td>
                 </tr>`,
