@@ -19,7 +19,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts', 'connectors/**/*.test.ts'],
-          exclude: ['**/*.db.test.ts', '**/*.pg.test.ts', 'test/bench/**', 'test/dashboard/**', 'node_modules/**'],
+          exclude: [
+            '**/*.db.test.ts',
+            '**/*.pg.test.ts',
+            'test/bench/**',
+            'test/dashboard/**',
+            'node_modules/**',
+          ],
         },
       },
       ...dbKinds.map((kind) => ({

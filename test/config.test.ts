@@ -32,6 +32,15 @@ describe('configuration errors', () => {
     expect(message).not.toContain(secret);
   });
 
+  it('take an admin password of 12 characters or more, and never show a short one', () => {
+    expect(loadConfig({ CLOSELOOP_ADMIN_PASSWORD: 'twelve chars' }).adminPassword).toBe('twelve chars');
+    expect(loadConfig({}).adminPassword).toBeUndefined();
+    const message = failure({ CLOSELOOP_ADMIN_PASSWORD: 'hunter2' });
+    expect(message).toContain('CLOSELOOP_ADMIN_PASSWORD: at least 12 characters');
+    expect(message).toContain('got a value of 7 characters, not shown');
+    expect(message).not.toContain('hunter2');
+  });
+
   it('show other values as they were given', () => {
     expect(failure({ PORT: 'eighty' })).toMatch(/PORT: .*\(got "eighty"\)/);
   });

@@ -1,4 +1,4 @@
-import { asc, eq, and, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import {
   type Adjustment,
   accounts,
@@ -39,7 +39,13 @@ export interface ConversionHistory {
  * it and what Microsoft answered, its repeats and its adjustments. Read from the rows' own columns (the
  * ledger keeps each row's current state and the last call that carried it, not an event log).
  */
-export async function conversionHistory({ ctx, id }: { ctx: ServiceContext; id: number }): Promise<ConversionHistory> {
+export async function conversionHistory({
+  ctx,
+  id,
+}: {
+  ctx: ServiceContext;
+  id: number;
+}): Promise<ConversionHistory> {
   const { db } = ctx.database;
   const [conversion] = Number.isSafeInteger(id)
     ? await db
@@ -51,7 +57,12 @@ export async function conversionHistory({ ctx, id }: { ctx: ServiceContext; id: 
     throw new AppError('not_found', `No conversion ${id}. Search the conversions by click ID, goal or day.`);
   const [upload] = conversion.uploadId
     ? await db
-        .select({ id: uploads.id, filename: uploads.filename, source: uploads.source, createdAt: uploads.createdAt })
+        .select({
+          id: uploads.id,
+          filename: uploads.filename,
+          source: uploads.source,
+          createdAt: uploads.createdAt,
+        })
         .from(uploads)
         .where(eq(uploads.id, conversion.uploadId))
     : [];
@@ -87,7 +98,11 @@ export async function conversionHistory({ ctx, id }: { ctx: ServiceContext; id: 
     upload: upload ?? null,
     held:
       conversion.state === 'held' && conversion.heldUntil
-        ? heldNote({ heldUntil: conversion.heldUntil, clickTime: conversion.clickTime, errorCode: conversion.errorCode })
+        ? heldNote({
+            heldUntil: conversion.heldUntil,
+            clickTime: conversion.clickTime,
+            errorCode: conversion.errorCode,
+          })
         : null,
     carriedBy: carried(conversion.submissionId),
     duplicateOf: duplicateOf ?? null,

@@ -52,13 +52,19 @@ export function parseConversionFilters(input: Record<string, string | undefined>
   const source = get('source');
   if (source !== undefined) {
     if (!conversionSources.includes(source as never))
-      throw new AppError('bad_request', `Source must be one of ${conversionSources.join(', ')}; got "${source}".`);
+      throw new AppError(
+        'bad_request',
+        `Source must be one of ${conversionSources.join(', ')}; got "${source}".`,
+      );
     f.source = source as ConversionFilters['source'];
   }
   const state = get('state');
   if (state !== undefined) {
     if (!conversionStates.includes(state as never))
-      throw new AppError('bad_request', `State must be one of ${conversionStates.join(', ')}; got "${state}".`);
+      throw new AppError(
+        'bad_request',
+        `State must be one of ${conversionStates.join(', ')}; got "${state}".`,
+      );
     f.state = state as ConversionState;
   }
   const errorCode = get('errorCode');

@@ -3,8 +3,8 @@ import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import { apiKeys, type DashboardSession, dashboardSessions } from '../db/schema/index.ts';
 import { sha256Hex } from '../domain/identifiers.ts';
 import { AppError } from '../errors.ts';
-import type { ServiceContext } from './context.ts';
 import { verifyApiKey } from './api-keys.ts';
+import type { ServiceContext } from './context.ts';
 
 /** A session lasts 12 hours from sign-in (a working day), then the browser signs in again. */
 export const sessionLifetimeMs = 12 * 60 * 60 * 1000;
@@ -82,7 +82,10 @@ export async function findSession({
         eq(dashboardSessions.tokenHash, sha256Hex(token)),
         eq(dashboardSessions.customerId, ctx.customerId),
         gt(dashboardSessions.expiresAt, ctx.now()),
-        or(eq(dashboardSessions.via, 'admin'), and(eq(dashboardSessions.via, 'api_key'), isNull(apiKeys.revokedAt))),
+        or(
+          eq(dashboardSessions.via, 'admin'),
+          and(eq(dashboardSessions.via, 'api_key'), isNull(apiKeys.revokedAt)),
+        ),
       ),
     );
   // A key that was deleted outright leaves no row to join: the session ends too.

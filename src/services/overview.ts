@@ -1,10 +1,17 @@
 import { sql } from 'drizzle-orm';
 import { ts } from '../db/sql.ts';
-import type { ConversionFilters } from './conversion-search.ts';
 import type { ServiceContext } from './context.ts';
+import type { ConversionFilters } from './conversion-search.ts';
 
 /** How a conversion of a day ended up, as the overview's chart stacks it. */
-export type Outcome = 'accepted' | 'waiting' | 'held' | 'duplicate' | 'expired' | 'failed' | `rejected ${string}`;
+export type Outcome =
+  | 'accepted'
+  | 'waiting'
+  | 'held'
+  | 'duplicate'
+  | 'expired'
+  | 'failed'
+  | `rejected ${string}`;
 
 export interface DayOutcomes {
   /** UTC day of the conversion time, YYYY-MM-DD. */
@@ -40,10 +47,12 @@ const explanations: Record<string, string> = {
   submitting: 'Being sent right now.',
   duplicate:
     'A second arrival of a conversion already in the ledger (same goal, click ID and conversion time): Microsoft counts it once, so closeloop sends it once.',
-  failed: 'Sending failed on every attempt (network, Microsoft unavailable): `closeloop retry` queues them again.',
+  failed:
+    'Sending failed on every attempt (network, Microsoft unavailable): `closeloop retry` queues them again.',
 };
 
-const addDays = (d: string, n: number) => new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+const addDays = (d: string, n: number) =>
+  new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * Conversions per day by outcome for the days [from, to] (UTC, by conversion time), and why fewer of
@@ -109,7 +118,10 @@ export async function conversionOutcomes({
         ? `${r.state === 'rejected' ? 'Rejected' : 'Expired'}: ${r.code ?? 'no code'}${r.name ? ` ${r.name}` : ''}`
         : `${r.state[0]!.toUpperCase()}${r.state.slice(1)}`,
       explanation: coded
-        ? (r.message ?? (r.state === 'expired' ? 'Too old for Microsoft (90 days, or outside the goal\'s conversion window).' : 'Refused by Microsoft.'))
+        ? (r.message ??
+          (r.state === 'expired'
+            ? "Too old for Microsoft (90 days, or outside the goal's conversion window)."
+            : 'Refused by Microsoft.'))
         : (explanations[r.state] ?? r.state),
       count: 0,
       filters: {

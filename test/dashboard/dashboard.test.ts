@@ -44,10 +44,33 @@ const csv = [
 async function seedHistory(db: Database) {
   const rows: [number, string, number, string | null, string | null, string | null][] = [];
   for (let d = 2; d <= 12; d++) rows.push([d, 'accepted', 3, null, null, null]);
-  for (const d of [3, 5, 6, 9]) rows.push([d, 'rejected', 2, '5604', 'OfflineConversionMicrosoftClickIdInvalid', 'The click ID is not one Microsoft issued; check how the CRM stores msclkid.']);
-  for (const d of [4, 8]) rows.push([d, 'rejected', 2, '5606', 'OfflineConversionNameInvalid', 'No offline conversion goal in the Microsoft account has this name.']);
+  for (const d of [3, 5, 6, 9])
+    rows.push([
+      d,
+      'rejected',
+      2,
+      '5604',
+      'OfflineConversionMicrosoftClickIdInvalid',
+      'The click ID is not one Microsoft issued; check how the CRM stores msclkid.',
+    ]);
+  for (const d of [4, 8])
+    rows.push([
+      d,
+      'rejected',
+      2,
+      '5606',
+      'OfflineConversionNameInvalid',
+      'No offline conversion goal in the Microsoft account has this name.',
+    ]);
   for (const d of [2, 7, 10]) rows.push([d, 'duplicate', 2, null, null, null]);
-  rows.push([11, 'expired', 4, 'CONVERSION_TOO_OLD', null, 'The conversion is more than 90 days old at submission.']);
+  rows.push([
+    11,
+    'expired',
+    4,
+    'CONVERSION_TOO_OLD',
+    null,
+    'The conversion is more than 90 days old at submission.',
+  ]);
   rows.push([2, 'held', 5, null, null, null]);
   for (const [days, state, n, code, name, message] of rows)
     await db.query(sql`
@@ -163,12 +186,22 @@ describe('the dashboard in a browser', () => {
   it('shows the rows accepted once the submitter has sent them to the emulator', async () => {
     const submitter = testSubmitter(database, [{ account, client: emulatorClient(emulator.fetch, account) }]);
     await submitter.drain();
-    expect(emulator.conversions().map((c) => c.microsoftClickId).sort()).toEqual([click('a'), click('b'), click('d')]);
+    expect(
+      emulator
+        .conversions()
+        .map((c) => c.microsoftClickId)
+        .sort(),
+    ).toEqual([click('a'), click('b'), click('d')]);
     await page.reload();
     expect(await page.locator('tbody tr').first().textContent()).toContain('3 accepted');
     await page.locator('tbody tr').first().getByRole('link').first().click();
     await page.waitForURL(/\/dashboard\/uploads\/[0-9a-f-]{36}$/);
-    expect(await page.locator('tbody tr').filter({ hasText: click('a') }).textContent()).toContain('accepted');
+    expect(
+      await page
+        .locator('tbody tr')
+        .filter({ hasText: click('a') })
+        .textContent(),
+    ).toContain('accepted');
     await checkPage('05-upload-results');
   });
 
@@ -197,11 +230,16 @@ describe('the dashboard in a browser', () => {
     const history = await page.locator('ol.timeline').textContent();
     expect(history).toContain('Received from file upload');
     expect(history).toContain('conversions.csv, row 2');
-    expect(history).toMatch(/Sent in the call of .* to Dry run \(built-in emulator\) \(dry run: the emulator\): accepted, TrackingId/);
+    expect(history).toMatch(
+      /Sent in the call of .* to Dry run \(built-in emulator\) \(dry run: the emulator\): accepted, TrackingId/,
+    );
     expect(history).toContain('Accepted by Microsoft.');
     await checkPage('07-conversion-history');
     // The call is on the submissions page, with its TrackingId.
-    await page.getByRole('link', { name: /call of/ }).first().click();
+    await page
+      .getByRole('link', { name: /call of/ })
+      .first()
+      .click();
     expect(await page.locator('tr.highlight').textContent()).toMatch(/accepted/);
     await checkPage('08-submissions');
   });
@@ -271,7 +309,10 @@ describe('the dashboard in a browser', () => {
 
   it('refuses a POST without the CSRF token or with a wrong one (403), even with the session cookie', async () => {
     // page.request sends the browser context's cookies, as a forged same-site request would.
-    for (const form of [{ name: 'Forged', revenueType: 'none' }, { _csrf: 'guess', name: 'Forged', revenueType: 'none' }]) {
+    for (const form of [
+      { name: 'Forged', revenueType: 'none' },
+      { _csrf: 'guess', name: 'Forged', revenueType: 'none' },
+    ] as Record<string, string>[]) {
       const res = await page.request.post(url('/dashboard/goals'), { form, maxRedirects: 0 });
       expect(res.status()).toBe(403);
     }

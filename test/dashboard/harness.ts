@@ -20,7 +20,13 @@ export function launchChromium(): Promise<Browser> {
     throw new Error(`No Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y chromium).`);
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -75,13 +81,19 @@ export interface AxeViolation {
 export async function accessibilityViolations(page: Page): Promise<string[]> {
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, o: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe;
+    const axe = (
+      globalThis as unknown as {
+        axe: { run: (ctx: unknown, o: unknown) => Promise<{ violations: AxeViolation[] }> };
+      }
+    ).axe;
     const result = await axe.run(document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
     });
     return result.violations;
   });
-  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  return violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+  );
 }
 
 /**
@@ -100,9 +112,12 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
   if (first !== 'Skip to content') problems.push(`the first Tab reached "${first}", not the skip link`);
   const focusable = await page.evaluate(
     () =>
-      [...document.querySelectorAll('a[href], button:not([disabled]), input:not([type=hidden]), select, summary')].filter(
-        (e) => (e as HTMLElement).offsetParent !== null || e === document.querySelector('.skip'),
-      ).length,
+      [
+        ...document.querySelectorAll(
+          'a[href], button:not([disabled]), input:not([type=hidden]), select, summary',
+        ),
+      ].filter((e) => (e as HTMLElement).offsetParent !== null || e === document.querySelector('.skip'))
+        .length,
   );
   const seen = new Set<string>();
   const wanted = Math.min(focusable, 60);
@@ -131,6 +146,7 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
   await page.focus('.skip');
   await page.keyboard.press('Enter');
   const landed = await page.evaluate(() => document.activeElement?.id);
-  if (landed !== 'main') problems.push(`the skip link moved the focus to "${landed}", not to the main content`);
+  if (landed !== 'main')
+    problems.push(`the skip link moved the focus to "${landed}", not to the main content`);
   return problems;
 }

@@ -22,17 +22,21 @@ let key: string;
 beforeAll(async () => {
   database = await createTestDatabase();
   const ctx = testContext(database, clock.now);
-  app = createApp({ ctx, log: createLogger('silent'), maxUploadBytes: 1024 * 1024, target: 'emulator', adminPassword });
+  app = createApp({
+    ctx,
+    log: createLogger('silent'),
+    maxUploadBytes: 1024 * 1024,
+    target: 'emulator',
+    adminPassword,
+  });
   key = (await createApiKey({ ctx, name: 'dashboard' })).key;
 });
 afterAll(() => database.close());
 
-const cookieOf = (res: Response, name: string) =>
-  res.headers
-    .getSetCookie()
-    .find((c) => c.startsWith(`${name}=`))
-    ?.split(';')[0]!
-    .slice(name.length + 1);
+function cookieOf(res: Response, name: string): string | undefined {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  return set?.split(';')[0]?.slice(name.length + 1);
+}
 
 async function signIn(secret: string, base = 'http://localhost') {
   const form = await app.request(`${base}/dashboard/sign-in`);
@@ -63,7 +67,9 @@ describe('signing in to the dashboard', () => {
   it('without a session, a page sends the browser to sign in and back', async () => {
     const res = await app.request('/dashboard/conversions?state=held');
     expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/dashboard/sign-in?next=%2Fdashboard%2Fconversions%3Fstate%3Dheld');
+    expect(res.headers.get('location')).toBe(
+      '/dashboard/sign-in?next=%2Fdashboard%2Fconversions%3Fstate%3Dheld',
+    );
   });
 
   it('with an API key: an HttpOnly, SameSite=Strict cookie, Secure over HTTPS, and back to the page asked for', async () => {
@@ -112,7 +118,10 @@ describe('signing in to the dashboard', () => {
     for (const next of ['https://evil.example/', '//evil.example/', '/dashboard/\\evil', '/api/v1/goals']) {
       const res = await app.request('/dashboard/sign-in', {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `closeloop_sign_in=${token}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: `closeloop_sign_in=${token}`,
+        },
         body: new URLSearchParams({ _csrf: csrf, secret: key, next }).toString(),
       });
       expect(res.headers.get('location')).toBe('/dashboard');
@@ -151,18 +160,27 @@ describe('a session ends', () => {
 describe('every form needs the session CSRF token', () => {
   it('a POST without the token or with a wrong one is refused with 403 and changes nothing', async () => {
     const { post, csrf } = await session();
-    for (const fields of [{}, { _csrf: 'wrong' }, { _csrf: `${csrf}x` }]) {
+    for (const fields of [{}, { _csrf: 'wrong' }, { _csrf: `${csrf}x` }] as Record<string, string>[]) {
       const res = await post('/dashboard/goals', { ...fields, name: 'Forged', revenueType: 'none' });
       expect(res.status).toBe(403);
       expect(await res.text()).toContain('security token is missing or wrong');
     }
-    const rows = await database.query<{ n: number }>(sql`select count(*)::int as n from goals where name = 'Forged'`);
+    const rows = await database.query<{ n: number }>(
+      sql`select count(*)::int as n from goals where name = 'Forged'`,
+    );
     expect(Number(rows[0]!.n)).toBe(0);
     // The token of another session does not do either.
     const other = await session();
-    expect((await post('/dashboard/goals', { _csrf: other.csrf, name: 'Forged', revenueType: 'none' })).status).toBe(403);
+    expect(
+      (await post('/dashboard/goals', { _csrf: other.csrf, name: 'Forged', revenueType: 'none' })).status,
+    ).toBe(403);
     // With it, the goal is created.
-    const ok = await post('/dashboard/goals', { _csrf: csrf, name: 'Made here', revenueType: 'none', window: '30d' });
+    const ok = await post('/dashboard/goals', {
+      _csrf: csrf,
+      name: 'Made here',
+      revenueType: 'none',
+      window: '30d',
+    });
     expect(ok.status).toBe(303);
   });
 
@@ -211,7 +229,9 @@ describe('pages', () => {
       expect(text, path).not.toContain('<script>alert');
     }
     // A search value is echoed into the form escaped as well.
-    const search = await (await page(`/dashboard/conversions?goal=${encodeURIComponent('"><script>alert(1)</script>')}`)).text();
+    const search = await (
+      await page(`/dashboard/conversions?goal=${encodeURIComponent('"><script>alert(1)</script>')}`)
+    ).text();
     expect(search).not.toContain('<script>alert(1)');
   });
 });

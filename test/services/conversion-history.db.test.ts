@@ -13,7 +13,14 @@ const ctx = () => testContext(database, () => now);
 const click = (c: string) => c.repeat(32);
 
 async function insert(row: Record<string, unknown>): Promise<number> {
-  const r = { goal_name: 'Purchase', value: 10, currency: 'USD', source: 'api', source_ref: 'api:1:0', ...row };
+  const r: Record<string, unknown> = {
+    goal_name: 'Purchase',
+    value: 10,
+    currency: 'USD',
+    source: 'api',
+    source_ref: 'api:1:0',
+    ...row,
+  };
   const [out] = await database.query<{ id: number }>(sql`
     insert into conversions (goal_name, click_id, match_key, conversion_time, value, currency, state, held_until,
                              error_code, error_name, message, duplicate_of, source, source_ref, submission_id,
@@ -85,7 +92,8 @@ describe("a conversion's history", () => {
 
 describe('the conversions search', () => {
   it('filters by click ID (whole or its beginning), goal, source, state and day', async () => {
-    const f = (q: Record<string, string>) => searchConversions({ ctx: ctx(), filters: parseConversionFilters(q) });
+    const f = (q: Record<string, string>) =>
+      searchConversions({ ctx: ctx(), filters: parseConversionFilters(q) });
     const ids = async (q: Record<string, string>) => (await f(q)).conversions.map((c) => c.clickId);
     expect(await ids({ clickId: click('a').toUpperCase() })).toEqual([click('a'), click('a')]);
     expect(await ids({ clickId: 'bbbb' })).toEqual([click('b')]);
@@ -101,9 +109,21 @@ describe('the conversions search', () => {
 
 describe('why fewer conversions', () => {
   it('counts every row of the period that did not count under one reason, and nothing twice', async () => {
-    await insert({ click_id: click('c'), conversion_time: '2026-06-14T08:00:00Z', state: 'rejected', error_code: '5604', error_name: 'OfflineConversionMicrosoftClickIdInvalid', message: 'fix the click ID' });
+    await insert({
+      click_id: click('c'),
+      conversion_time: '2026-06-14T08:00:00Z',
+      state: 'rejected',
+      error_code: '5604',
+      error_name: 'OfflineConversionMicrosoftClickIdInvalid',
+      message: 'fix the click ID',
+    });
     await insert({ click_id: click('d'), conversion_time: '2026-06-14T08:00:00Z', state: 'queued' });
-    await insert({ click_id: click('e'), conversion_time: '2026-05-01T08:00:00Z', state: 'expired', error_code: 'CONVERSION_TOO_OLD' });
+    await insert({
+      click_id: click('e'),
+      conversion_time: '2026-05-01T08:00:00Z',
+      state: 'expired',
+      error_code: 'CONVERSION_TOO_OLD',
+    });
     const s = await conversionOutcomes({ ctx: ctx(), from: '2026-06-01', to: '2026-06-15' });
     expect(s.received).toBe(5);
     expect(s.accepted).toBe(1);

@@ -52,7 +52,9 @@ export function outcomeChart(days: readonly DayOutcomes[]): Html {
     <title id="chart-title">Conversions per day by outcome</title>
     <desc id="chart-desc">Stacked bars, one per day from ${days[0]?.day ?? ''} to ${days[days.length - 1]?.day ?? ''}; the table below has the same numbers.</desc>
     ${ticks.map(
-      (t) => html`<line x1="${left}" x2="${width - 8}" y1="${y(t)}" y2="${y(t)}" stroke="#d0d0d7" stroke-width="1" />
+      (
+        t,
+      ) => html`<line x1="${left}" x2="${width - 8}" y1="${y(t)}" y2="${y(t)}" stroke="#d0d0d7" stroke-width="1" />
         <text x="${left - 6}" y="${y(t) + 4}" text-anchor="end" font-size="12" fill="#4a4a4f">${Math.round(t)}</text>`,
     )}
     ${days.map((d, i) => {

@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { type ErrorHandler, Hono } from 'hono';
-import { html } from 'hono/html';
 import { createMiddleware } from 'hono/factory';
+import { html } from 'hono/html';
 import { AppError } from '../../errors.ts';
-import type { ServiceContext } from '../../services/context.ts';
 import { signOut } from '../../services/dashboard-sessions.ts';
 import { payloadTooLarge, readBody, utf8Text } from '../body.ts';
 import { notice, refused, render } from './layout.ts';
-import { type PageDeps, pages } from './pages.ts';
 import { uploadFormPath } from './pages/uploads.ts';
+import { type PageDeps, pages } from './pages.ts';
 import {
   base,
   clearSessionCookie,
@@ -83,7 +82,12 @@ export function dashboardRoutes(deps: DashboardDeps) {
   signedIn.use(
     createMiddleware<DashboardEnv>(async function dashboardShell(c, next) {
       const s = c.var.session;
-      c.set('shell', { nav: pages.map((p) => p.nav), dryRun: target === 'emulator', csrf: s.csrfToken, via: s.via });
+      c.set('shell', {
+        nav: pages.map((p) => p.nav),
+        dryRun: target === 'emulator',
+        csrf: s.csrfToken,
+        via: s.via,
+      });
       await next();
     }),
   );
@@ -100,7 +104,11 @@ export function dashboardRoutes(deps: DashboardDeps) {
     if (!(err instanceof AppError) || !c.var.shell) return deps.onError(err, c);
     return render(
       c,
-      { title: err.status === 404 ? 'Not found' : 'Something to fix', active: '', body: html`${notice('error', err.message)}` },
+      {
+        title: err.status === 404 ? 'Not found' : 'Something to fix',
+        active: '',
+        body: html`${notice('error', err.message)}`,
+      },
       err.status as 400,
     );
   });

@@ -54,7 +54,11 @@ export function documentShell({ title, body, header }: { title: string; body: Ht
 }
 
 /** A signed-in page: the navigation (one entry per page), the dry-run banner, sign-out, then the page. */
-export function page(c: Context, shell: Shell, { title, active, body }: { title: string; active: string; body: Html }) {
+export function page(
+  c: Context,
+  shell: Shell,
+  { title, active, body }: { title: string; active: string; body: Html },
+) {
   const header = html`<header class="top">
     <a class="brand" href="${base}">closeloop</a>
     <nav aria-label="Dashboard">
@@ -91,12 +95,14 @@ export function utc(d: Date | null | undefined): string {
 }
 
 /** A state as a labelled badge; its colour comes from the stylesheet (class per state), its meaning from the text. */
-export const stateBadge = (state: string) => html`<span class="badge state-${state.replace(/[^a-z_]/g, '')}">${state}</span>`;
+export const stateBadge = (state: string) =>
+  html`<span class="badge state-${state.replace(/[^a-z_]/g, '')}">${state}</span>`;
 
 /** A link into the dashboard with query parameters (values encoded, so no value can change the URL's shape). */
 export function href(path: string, query: Record<string, string | number | undefined | null> = {}): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(query))
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   const s = q.toString();
   return `${base}${path}${s ? `?${s}` : ''}`;
 }

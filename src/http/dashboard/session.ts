@@ -4,8 +4,8 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { DashboardSession } from '../../db/schema/index.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import type { Shell } from './layout.ts';
 import { findSession, sameSecret, sessionLifetimeMs } from '../../services/dashboard-sessions.ts';
+import type { Shell } from './layout.ts';
 
 export interface DashboardEnv {
   Variables: { session: DashboardSession; shell: Shell; form: URLSearchParams };
@@ -81,5 +81,5 @@ export function requireSession(ctx: ServiceContext) {
 
 /** Only a path of the dashboard itself is a place to come back to after signing in (no open redirect). */
 export function safeNext(next: string | undefined): string {
-  return next && next.startsWith(`${base}/`) && !next.startsWith('//') && !/[\\\r\n]/.test(next) ? next : base;
+  return next?.startsWith(`${base}/`) && !next.startsWith('//') && !/[\\\r\n]/.test(next) ? next : base;
 }

@@ -92,7 +92,12 @@ export function signInRoutes(ctx: ServiceContext, { adminPassword }: { adminPass
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'unauthorized') throw err;
         return c.html(
-          signInPage({ token: signInToken(c), next, adminPassword: adminPassword !== undefined, error: err.message }),
+          signInPage({
+            token: signInToken(c),
+            next,
+            adminPassword: adminPassword !== undefined,
+            error: err.message,
+          }),
           401,
         );
       }

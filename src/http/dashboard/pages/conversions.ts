@@ -3,7 +3,7 @@ import { html } from 'hono/html';
 import { conversionStates } from '../../../domain/ledger-states.ts';
 import { formatValue } from '../../../domain/values.ts';
 import { AppError } from '../../../errors.ts';
-import { conversionHistory, type CarriedBy } from '../../../services/conversion-history.ts';
+import { type CarriedBy, conversionHistory } from '../../../services/conversion-history.ts';
 import {
   type ConversionFilters,
   conversionSources,
@@ -12,7 +12,7 @@ import {
   searchConversions,
 } from '../../../services/conversion-search.ts';
 import { listGoals } from '../../../services/goals.ts';
-import { href, type Html, render, stateBadge, utc } from '../layout.ts';
+import { type Html, href, render, stateBadge, utc } from '../layout.ts';
 import type { DashboardPage } from '../pages.ts';
 import type { DashboardEnv } from '../session.ts';
 
@@ -69,7 +69,9 @@ export const conversionsPage: DashboardPage = {
         const page = problem
           ? { conversions: [], next: null }
           : await searchConversions({ ctx, filters, ...(before !== undefined ? { before } : {}) });
-        const next = page.next ? `${href('/conversions')}?${filtersQuery(filters)}&before=${page.next}` : null;
+        const next = page.next
+          ? `${href('/conversions')}?${filtersQuery(filters)}&before=${page.next}`
+          : null;
         const body = html`${searchForm(filters, goals)}
           ${problem ? html`<p class="notice error" role="alert">${problem}</p>` : ''}
           <div class="table-wrap"><table>
@@ -109,12 +111,21 @@ export const conversionsPage: DashboardPage = {
           });
         if (h.held && r.heldUntil) events.push({ at: r.updatedAt, text: `Held: ${h.held}` });
         if (h.carriedBy)
-          events.push({ at: h.carriedBy.submission.startedAt, text: html`Sent in the ${call(h.carriedBy)}.` });
+          events.push({
+            at: h.carriedBy.submission.startedAt,
+            text: html`Sent in the ${call(h.carriedBy)}.`,
+          });
         if (r.acceptedAt) events.push({ at: r.acceptedAt, text: 'Accepted by Microsoft.' });
         else if (r.errorCode && r.state !== 'held')
-          events.push({ at: r.updatedAt, text: html`${r.state}: <strong>${r.errorCode}</strong>${r.errorName ? ` ${r.errorName}` : ''} — ${r.message ?? ''}` });
+          events.push({
+            at: r.updatedAt,
+            text: html`${r.state}: <strong>${r.errorCode}</strong>${r.errorName ? ` ${r.errorName}` : ''} — ${r.message ?? ''}`,
+          });
         for (const d of h.duplicates)
-          events.push({ at: d.createdAt, text: html`Arrived again as <a href="${href(`/conversions/${d.id}`)}">#${d.id}</a> from ${sourceLabels[d.source] ?? d.source}: recorded as a duplicate.` });
+          events.push({
+            at: d.createdAt,
+            text: html`Arrived again as <a href="${href(`/conversions/${d.id}`)}">#${d.id}</a> from ${sourceLabels[d.source] ?? d.source}: recorded as a duplicate.`,
+          });
         for (const { adjustment: a, carriedBy } of h.adjustments)
           events.push({
             at: a.createdAt,

@@ -5,8 +5,8 @@ import { goalReadyAt } from '../../../domain/conversion-rules.ts';
 import { formatWindow } from '../../../domain/goal.ts';
 import { formatValue } from '../../../domain/values.ts';
 import { AppError } from '../../../errors.ts';
-import { createGoal, listGoals, updateGoal } from '../../../services/goals.ts';
 import type { ServiceContext } from '../../../services/context.ts';
+import { createGoal, listGoals, updateGoal } from '../../../services/goals.ts';
 import { isUuid } from '../../../services/ids.ts';
 import { csrfInput, href, notice, render, stateBadge, utc } from '../layout.ts';
 import type { DashboardPage } from '../pages.ts';
@@ -17,7 +17,8 @@ type Status = 200 | 409 | 422;
 /** Readiness at Microsoft: created there or not, and from when it takes conversions. */
 function readiness(g: Awaited<ReturnType<typeof listGoals>>[number], now: Date) {
   if (g.msadsError) return html`<span class="badge state-rejected">not created</span> ${g.msadsError}`;
-  if (!g.msadsGoalId) return html`<span class="badge state-held">not at Microsoft yet</span> the submitter creates it before its first conversion`;
+  if (!g.msadsGoalId)
+    return html`<span class="badge state-held">not at Microsoft yet</span> the submitter creates it before its first conversion`;
   const ready = goalReadyAt(g);
   return ready > now
     ? html`<span class="badge state-held">warming up</span> takes conversions from ${utc(ready)} (Microsoft waits 2 hours)`
@@ -80,12 +81,17 @@ export const goalsPage: DashboardPage = {
       .get('/', (c) => goalsView(c, ctx, c.req.query('created') ? { ok: 'Goal created.' } : {}))
       .post('/', async (c) => {
         const f = c.var.form;
-        const values = Object.fromEntries(['name', 'revenueType', 'value', 'currency', 'countType', 'window'].map((k) => [k, f.get(k) ?? '']));
+        const values = Object.fromEntries(
+          ['name', 'revenueType', 'value', 'currency', 'countType', 'window'].map((k) => [k, f.get(k) ?? '']),
+        );
         const valueText = values.value!.trim();
         const value = valueText === '' ? undefined : Number(valueText);
         try {
           if (value !== undefined && !Number.isFinite(value))
-            throw new AppError('validation_failed', `Value must be a number with a period as the decimal separator, like 25.50; got "${valueText}".`);
+            throw new AppError(
+              'validation_failed',
+              `Value must be a number with a period as the decimal separator, like 25.50; got "${valueText}".`,
+            );
           await createGoal({
             ctx,
             input: {

@@ -29,7 +29,9 @@ export const submissionsPage: DashboardPage = {
           <caption>Calls to Microsoft (ApplyOfflineConversions / Adjustments), newest first</caption>
           <thead><tr><th scope="col">Started</th><th scope="col">Account</th><th scope="col">Operation</th><th scope="col" class="num">Items</th><th scope="col" class="num">Accepted</th><th scope="col" class="num">Rejected</th><th scope="col" class="num">Retried</th><th scope="col">Outcome</th><th scope="col">TrackingId</th><th scope="col">Error</th></tr></thead>
           <tbody>${list.map(
-            (s) => html`<tr${s.id === highlight ? html` class="highlight" id="current" aria-current="true"` : ''}>
+            (
+              s,
+            ) => html`<tr${s.id === highlight ? html` class="highlight" id="current" aria-current="true"` : ''}>
               <td>${utc(new Date(s.startedAt))}${s.durationMs !== null ? html` <span class="muted">${s.durationMs} ms</span>` : ''}</td>
               <td>${s.account ?? s.accountId}${s.dryRun ? html` <span class="badge state-held">dry run</span>` : ''}</td>
               <td>${s.operation}</td>

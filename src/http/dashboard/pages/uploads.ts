@@ -6,9 +6,15 @@ import { plural } from '../../../domain/plural.ts';
 import { AppError } from '../../../errors.ts';
 import { applyUpload } from '../../../ingest/apply.ts';
 import { previewUpload } from '../../../ingest/preview.ts';
-import { errorStatuses, resultPage, resultRecord, resultsCsv, resultsFileName } from '../../../ingest/results.ts';
-import { getUpload, listUploads, rowStates } from '../../../services/uploads.ts';
+import {
+  errorStatuses,
+  resultPage,
+  resultRecord,
+  resultsCsv,
+  resultsFileName,
+} from '../../../ingest/results.ts';
 import { isUuid } from '../../../services/ids.ts';
+import { getUpload, listUploads, rowStates } from '../../../services/uploads.ts';
 import { limitBody, payloadTooLarge } from '../../body.ts';
 import { multipartFile } from '../../multipart.ts';
 import { csrfInput, href, notice, refused, render, stateBadge, utc } from '../layout.ts';
@@ -30,7 +36,11 @@ function countsText(counts: Record<string, number>): string {
 }
 
 function uploadId(id: string): string {
-  if (!isUuid(id)) throw new AppError('not_found', `No upload ${id} (upload ids are UUIDs). Open one from the uploads list.`);
+  if (!isUuid(id))
+    throw new AppError(
+      'not_found',
+      `No upload ${id} (upload ids are UUIDs). Open one from the uploads list.`,
+    );
   return id;
 }
 
@@ -39,7 +49,9 @@ function downloads(u: Upload) {
     <a href="${href(`/uploads/${u.id}/results.csv`, { errors: 'only' })}" download>Download errors only</a>`;
 }
 
-const uploadForm = (csrf: string) => html`<form method="post" action="${uploadFormPath}" enctype="multipart/form-data" class="card" data-busy="Uploading…">
+const uploadForm = (
+  csrf: string,
+) => html`<form method="post" action="${uploadFormPath}" enctype="multipart/form-data" class="card" data-busy="Uploading…">
   <h2>Upload a file</h2>
   <input type="hidden" name="${csrfField}" value="${csrf}" />
   <div class="fields">
@@ -93,29 +105,39 @@ export const uploadsPage: DashboardPage = {
           ${page.next ? html`<p class="pager"><a href="${href('/uploads', { before: page.next })}">Older uploads</a></p>` : ''}`;
         return render(c, { title: 'Uploads', active: '/uploads', body });
       })
-      .post('/', limitBody(maxUploadBytes, () => payloadTooLarge(maxUploadBytes, 'The file', 'Split it into several uploads, or raise CLOSELOOP_MAX_UPLOAD_MB where closeloop runs.')), async (c) => {
-        const type = c.req.header('content-type') ?? '';
-        if (!type.startsWith('multipart/form-data') || !c.req.raw.body)
-          throw new AppError('bad_request', 'Choose a file with the form on the uploads page.');
-        const part = await multipartFile(c.req.raw.body, type);
-        // The token comes before the file in the form: a forged request is refused before the file is read.
-        if (!csrfMatches(c.var.session, part.fields[csrfField])) {
-          part.stream.destroy();
-          return refused(c);
-        }
-        const kind = part.fields.kind;
-        if (kind && !kindField.includes(kind as never)) {
-          part.stream.destroy();
-          throw new AppError('bad_request', `Kind must be conversions or adjustments; got "${kind}".`);
-        }
-        const upload = await previewUpload({
-          ctx,
-          input: part.stream,
-          filename: part.filename.slice(0, 255) || 'upload',
-          kind: (kind || undefined) as (typeof kindField)[number] | undefined,
-        });
-        return c.redirect(href(`/uploads/${upload.id}`), 303);
-      })
+      .post(
+        '/',
+        limitBody(maxUploadBytes, () =>
+          payloadTooLarge(
+            maxUploadBytes,
+            'The file',
+            'Split it into several uploads, or raise CLOSELOOP_MAX_UPLOAD_MB where closeloop runs.',
+          ),
+        ),
+        async (c) => {
+          const type = c.req.header('content-type') ?? '';
+          if (!type.startsWith('multipart/form-data') || !c.req.raw.body)
+            throw new AppError('bad_request', 'Choose a file with the form on the uploads page.');
+          const part = await multipartFile(c.req.raw.body, type);
+          // The token comes before the file in the form: a forged request is refused before the file is read.
+          if (!csrfMatches(c.var.session, part.fields[csrfField])) {
+            part.stream.destroy();
+            return refused(c);
+          }
+          const kind = part.fields.kind;
+          if (kind && !kindField.includes(kind as never)) {
+            part.stream.destroy();
+            throw new AppError('bad_request', `Kind must be conversions or adjustments; got "${kind}".`);
+          }
+          const upload = await previewUpload({
+            ctx,
+            input: part.stream,
+            filename: part.filename.slice(0, 255) || 'upload',
+            kind: (kind || undefined) as (typeof kindField)[number] | undefined,
+          });
+          return c.redirect(href(`/uploads/${upload.id}`), 303);
+        },
+      )
       .get('/:id', async (c) => {
         const upload = await getUpload({ ctx, id: uploadId(c.req.param('id')) });
         const errorsOnly = c.req.query('errors') === 'only';
