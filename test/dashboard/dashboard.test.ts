@@ -128,8 +128,10 @@ const nav = (name: string) => page.getByRole('navigation').getByRole('link', { n
 /** Screenshot, axe-core and keyboard pass of the page as it is now. */
 async function checkPage(name: string) {
   await screenshot(page, name);
-  expect(await accessibilityViolations(page), `accessibility of ${name}`).toEqual([]);
+  // The keyboard first, from a page where nothing has had the focus yet. It ends on the main content,
+  // which keeps a list whose rows are still moving from reloading itself under axe.
   expect(await keyboardProblems(page), `keyboard on ${name}`).toEqual([]);
+  expect(await accessibilityViolations(page), `accessibility of ${name}`).toEqual([]);
 }
 
 describe('the dashboard in a browser', () => {
@@ -184,6 +186,8 @@ describe('the dashboard in a browser', () => {
   });
 
   it('shows the rows accepted once the submitter has sent them to the emulator', async () => {
+    // Away from the list, which reloads itself while rows are queued (its script), then back to it.
+    await nav('Overview');
     const submitter = testSubmitter(database, [{ account, client: emulatorClient(emulator.fetch, account) }]);
     await submitter.drain();
     expect(
@@ -192,7 +196,7 @@ describe('the dashboard in a browser', () => {
         .map((c) => c.microsoftClickId)
         .sort(),
     ).toEqual([click('a'), click('b'), click('d')]);
-    await page.reload();
+    await nav('Uploads');
     expect(await page.locator('tbody tr').first().textContent()).toContain('3 accepted');
     await page.locator('tbody tr').first().getByRole('link').first().click();
     await page.waitForURL(/\/dashboard\/uploads\/[0-9a-f-]{36}$/);
@@ -318,6 +322,25 @@ describe('the dashboard in a browser', () => {
     }
     await page.reload();
     expect(await page.getByText('Forged').count()).toBe(0);
+  });
+
+  it('works without JavaScript: sign in, read the overview, create a goal', async () => {
+    const noScript = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const p = await noScript.newPage();
+      await p.goto(url('/dashboard/goals'));
+      await p.getByLabel('API key').fill(key);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.waitForURL(url('/dashboard/goals'));
+      await p.getByLabel('Name').fill('Signed contract');
+      await p.getByRole('button', { name: 'Create goal' }).click();
+      await p.waitForURL(/created=1/);
+      expect(await p.getByRole('link', { name: 'Signed contract' }).count()).toBe(1);
+      await p.goto(url('/dashboard'));
+      expect(await p.locator('svg[role=img] rect').count()).toBeGreaterThan(10);
+    } finally {
+      await noScript.close();
+    }
   });
 
   it('signs out: the session ends, and the pages ask to sign in again', async () => {

@@ -98,9 +98,12 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
 
 /**
  * Keyboard only: the first Tab reaches the skip link and Enter moves to the content; then Tab visits
- * every link, button and field in order, each showing where the focus is (an outline or a shadow).
+ * the links, buttons and fields in order (the first 30), each showing where the focus is (an outline).
  * Returns the problems found.
  */
+/** The navigation and the first controls of a page: enough to catch a trap or a missing outline, and fast. */
+const maxTabStops = 30;
+
 export async function keyboardProblems(page: Page): Promise<string[]> {
   const problems: string[] = [];
   await page.evaluate(() => {
@@ -120,7 +123,7 @@ export async function keyboardProblems(page: Page): Promise<string[]> {
         .length,
   );
   const seen = new Set<string>();
-  const wanted = Math.min(focusable, 60);
+  const wanted = Math.min(focusable, maxTabStops);
   // A date field takes three Tabs (month, day, year): Tab until every control was reached once.
   for (let i = 0; seen.size < wanted && i < wanted * 4; i++) {
     const f = await page.evaluate(() => {

@@ -14,6 +14,12 @@
   const refresh = document.querySelector('[data-refresh-seconds]');
   if (refresh) {
     const seconds = Number(refresh.getAttribute('data-refresh-seconds'));
-    if (seconds >= 2) setTimeout(() => window.location.reload(), seconds * 1000);
+    // Not while someone is on a control (typing, tabbing) or the tab is hidden: try again later.
+    const tick = () => {
+      const busy = document.hidden || (document.activeElement && document.activeElement !== document.body);
+      if (busy) setTimeout(tick, seconds * 1000);
+      else window.location.reload();
+    };
+    if (seconds >= 2) setTimeout(tick, seconds * 1000);
   }
 })();
