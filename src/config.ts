@@ -16,8 +16,10 @@ const envSchema = z.object({
   CLOSELOOP_METRICS_TOKEN: z
     .string()
     .min(16, 'at least 16 characters (generate one with: openssl rand -hex 16)')
+    .optional(),
   /** Signs in to the dashboard (besides any API key); unset: API keys only. */
   CLOSELOOP_ADMIN_PASSWORD: z
+    .string()
     .min(12, 'at least 12 characters (generate one with: openssl rand -base64 18)')
     .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -25,7 +25,16 @@ const committed: [tag: string, when: number, sha256: string][] = [
   ['0001_submission', 1795925419601, '9fd426a8ee825ede46300e6777a8d6374f631a78aa5ecb39c352e672c02cd18b'],
   ['0002_run_at', 1796037131531, 'ebdecdb1b4e95162fe90e8f5527b4a030dc158e3131d30f109fb853658d0acd1'],
   ['0003_adjustment_goal', 1796037132302, 'fce258119c1005fc908f03fe12e7c09c9a08105097e5cdd0fd24b01fae9de976'],
-  ['0004_metrics_goal_state', 1796044595897, '1564865b39e103da52c70dfbbc9391d8056b86bb466389013191d360b7a9f5d2'],
+  [
+    '0004_metrics_goal_state',
+    1796044595897,
+    '1564865b39e103da52c70dfbbc9391d8056b86bb466389013191d360b7a9f5d2',
+  ],
+  [
+    '0005_dashboard_sessions',
+    1796046855505,
+    'f1b55ea3b548de4b61259fddaf92958a77122be2798f3df0f23434b05f1d5543',
+  ],
 ];
 
 interface Journal {
