@@ -8,7 +8,7 @@ import { AppError } from '../errors.ts';
 import { pausePoint } from '../pause-point.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { countRows, markLedgerDuplicates, matchAdjustedConversions, type RowWord } from './ledger-checks.ts';
-import { rowWord } from './stage.ts';
+import { rowWord, type UploadSource } from './stage.ts';
 
 /**
  * Turn a previewed upload into ledger rows, in one transaction: either every row of the file is in the
@@ -100,7 +100,7 @@ interface Target {
   uploadId: string;
   customerId: string;
   now: Date;
-  source: 'file' | 'api';
+  source: UploadSource;
   word: RowWord;
 }
 
@@ -136,7 +136,8 @@ const ledger = {
  */
 async function insertLedgerRows(kind: 'conversions' | 'adjustments', t: Target) {
   const { database, uploadId, customerId, now, source, word } = t;
-  const sourceRef = sql`${source === 'file' ? 'upload:' : 'api:'}::text || u.upload_id || ':' || lower(${word}::text) || ':' || u.row`;
+  // A CRM page's rows get their deal's reference right after, in the same transaction (services/connector-sync.ts).
+  const sourceRef = sql`${source === 'file' ? 'upload:' : `${source}:`}::text || u.upload_id || ':' || lower(${word}::text) || ':' || u.row`;
   const common = sql`${source}, ${sourceRef}, u.upload_id, u.row, ${ts(now)}, ${ts(now)}`;
   if (kind === 'conversions')
     await database.query(sql`

@@ -20,7 +20,7 @@ const analyzeThreshold = 2000;
 /** Rows are written in chunks of this many (about 1 MB), so memory stays flat whatever the upload size. */
 const chunkRows = 5000;
 
-export type UploadSource = 'file' | 'api';
+export type UploadSource = 'file' | 'api' | 'crm';
 export const rowWord = (source: UploadSource): RowWord => (source === 'file' ? 'Row' : 'Item');
 
 /**
