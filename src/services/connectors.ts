@@ -368,13 +368,18 @@ export async function testConnector({
   }
 }
 
-/** A CRM error in one line: the connector's code and request when it has them. */
+/**
+ * A CRM error in one line: the connector's code and request when it has them. Stored as text, so
+ * without NUL (PostgreSQL refuses it) and at most 2,000 characters.
+ */
 export function describeCrmError(err: unknown): string {
+  let text = String(err);
   if (err instanceof Error) {
     const e = err as Error & { code?: unknown; request?: unknown };
-    const code = typeof e.code === 'string' ? `${e.code}: ` : '';
+    const code = typeof e.code === 'string' && e.name === 'ConnectorError' ? `${e.code}: ` : '';
     const request = typeof e.request === 'string' ? ` (${e.request})` : '';
-    return `${code}${e.message}${request}`;
+    text = `${code}${e.message}${request}`;
   }
-  return String(err);
+  text = text.replaceAll('\0', '\\0');
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
