@@ -26,6 +26,7 @@ export const serveCommand: Command = {
       { openSending, refreshAutoTagging },
       { loadCliConfig },
       { reachability },
+      { startConnectorSync },
     ] = await Promise.all([
       import('@hono/node-server'),
       import('../../db/client.ts'),
@@ -36,6 +37,7 @@ export const serveCommand: Command = {
       import('../../submit/runtime.ts'),
       import('../runtime.ts'),
       import('../../http/probes.ts'),
+      import('../../services/connector-schedule.ts'),
     ]);
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
@@ -65,9 +67,17 @@ export const serveCommand: Command = {
       metricsToken: config.metricsToken,
       ...(target === 'microsoft' ? { probeTarget: reachability(config.msads.apiBaseUrl) } : {}),
       ...(config.adminPassword ? { adminPassword: config.adminPassword } : {}),
+      secrets: sending.secrets,
     });
     const submitting = new AbortController();
     const submitterDone = sending.submitter.run(submitting.signal);
+    // CRM connectors, each on its interval (claimed once across processes; see connector-schedule.ts).
+    const connectorSync = startConnectorSync({
+      ctx,
+      secrets: sending.secrets,
+      log,
+      signal: submitting.signal,
+    });
 
     const sweep = async () => {
       try {
@@ -111,6 +121,7 @@ export const serveCommand: Command = {
         server.close(async () => {
           // The call in flight finishes and is recorded; nothing new is claimed.
           await submitterDone.catch(() => {});
+          await connectorSync;
           database.close().then(
             () => resolve(0),
             () => resolve(1),
