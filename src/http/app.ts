@@ -4,6 +4,8 @@ import { databaseUnavailable } from '../db/errors.ts';
 import type { Account } from '../db/schema/index.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
+import type { Secrets } from '../secrets.ts';
+import type { DealSourceFactory } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { createMetricsRegistry, type MetricsRegistry } from '../services/metrics.ts';
 import { registerLedgerMetrics } from '../services/metrics-ledger.ts';
@@ -19,8 +21,10 @@ import { requestId } from './request-id.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { autoTaggingRoutes } from './routes/auto-tagging.ts';
 import { batchRoutes } from './routes/batches.ts';
+import { connectorRoutes } from './routes/connectors.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { goalRoutes } from './routes/goals.ts';
+import { hubspotWebhookRoutes } from './routes/hubspot-webhook.ts';
 import { statusRoutes } from './routes/status.ts';
 import { submissionRoutes } from './routes/submissions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
@@ -47,6 +51,10 @@ export interface AppDeps {
   probeTarget?: () => Promise<CheckResult>;
   /** Signs in to the dashboard besides API keys (CLOSELOOP_ADMIN_PASSWORD). @default API keys only */
   adminPassword?: string;
+  /** Encrypts stored secrets: CRM connectors are served only with it. */
+  secrets?: Secrets;
+  /** Where connectors read deals (tests pass their own). @default the connector modules of connectors/registry.ts */
+  dealSources?: DealSourceFactory;
 }
 
 /** Clients may retry a 503 database_unavailable after this many seconds (PostgreSQL reconnects, PGlite reopens). */
@@ -65,6 +73,8 @@ export function createApp({
   metricsToken,
   probeTarget,
   adminPassword,
+  secrets,
+  dealSources,
 }: AppDeps) {
   const app = new Hono();
   // First, so that every line logged while serving a request, errors included, carries its id.
@@ -101,6 +111,9 @@ export function createApp({
   app.route('/', apiDocsRoutes());
   app.route('/', createSnippetRoutes());
   app.route('/', dashboardRoutes({ ctx, target, maxUploadBytes, adminPassword, onError: handleError }));
+  // Authenticated by its signature (before the body is parsed), not by the API key.
+  const crm = secrets ? { secrets, log, ...(dealSources ? { sources: dealSources } : {}) } : undefined;
+  if (crm) app.route('/webhooks/hubspot', hubspotWebhookRoutes(ctx, crm));
 
   const api = new Hono();
   // The key first: nothing of a body is read for a caller without one. Then every body is counted as it
@@ -115,6 +128,7 @@ export function createApp({
   api.route('/accounts', autoTaggingRoutes(ctx, clientFor));
   api.route('/accounts', accountRoutes(ctx));
   api.route('/', diagnosticsRoutes(ctx, clientFor));
+  if (crm) api.route('/connectors', connectorRoutes(ctx, crm));
   app.route('/api/v1', api);
   return app;
 }
