@@ -69,6 +69,11 @@ export const commands: { name: string; summary: string; load: () => Promise<Comm
     load: async () => (await import('./commands/goals.ts')).goalsCommand,
   },
   {
+    name: 'connectors',
+    summary: 'Connect Salesforce or HubSpot: won deals become conversions, later changes adjustments.',
+    load: async () => (await import('./commands/connectors.ts')).connectorsCommand,
+  },
+  {
     name: 'timezones',
     summary: "List Microsoft's time zone names with their UTC offsets now and their IANA zones.",
     load: async () => (await import('./commands/timezones.ts')).timezonesCommand,
