@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/client.ts';
 import { createSecrets } from '../../src/secrets.ts';
-import { runDueSyncs } from '../../src/services/connector-schedule.ts';
+import { claimDueConnector, runDueSyncs } from '../../src/services/connector-schedule.ts';
 import { addConnector, getConnector } from '../../src/services/connectors.ts';
 import { testClock, testContext } from '../helpers/context.ts';
 import { createPostgresDatabaseUrl } from '../helpers/db.ts';
@@ -96,8 +96,22 @@ describe('connector syncs from several processes', () => {
     ]);
   });
 
+  it('the claim alone: of many processes claiming one due connector at once, exactly one wins', async () => {
+    const clock = testClock(new Date(Date.now() + 7 * 86_400_000));
+    for (let round = 0; round < 5; round++) {
+      clock.advance(3 * 86_400_000);
+      const claims = await Promise.all(
+        [...pools, ...pools].map((p) => claimDueConnector(testContext(p, clock.now))),
+      );
+      // Every connector is due; each is handed to one claimant only.
+      const names = claims.filter((c) => c !== undefined).map((c) => c!.name);
+      expect(names.length).toBeGreaterThan(0);
+      expect(new Set(names).size).toBe(names.length);
+    }
+  });
+
   it('a failing connector is recorded with backoff and the others go on', async () => {
-    const clock = testClock(new Date(Date.now() + 86_400_000));
+    const clock = testClock(new Date(Date.now() + 30 * 86_400_000));
     const ctx = testContext(pools[0]!, clock.now);
     await addConnector({
       ctx,
