@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { DealPage, DealRecord } from '../../connectors/deals.ts';
 import { type Database, queryVia } from '../db/client.ts';
 import {
@@ -455,21 +455,12 @@ async function saveStates(
     .values(rows)
     .onConflictDoUpdate({
       target: [crmDeals.connectorId, crmDeals.dealId],
-      set: {
-        name: sql`excluded.name`,
-        conversionId: sql`excluded.conversion_id`,
-        conversionTime: sql`excluded.conversion_time`,
-        clickId: sql`excluded.click_id`,
-        clickRule: sql`excluded.click_rule`,
-        value: sql`excluded.value`,
-        currency: sql`excluded.currency`,
-        retracted: sql`excluded.retracted`,
-        firstSeenWonAt: sql`excluded.first_seen_won_at`,
-        skipReason: sql`excluded.skip_reason`,
-        skipMessage: sql`excluded.skip_message`,
-        modifiedAt: sql`excluded.modified_at`,
-        updatedAt: sql`excluded.updated_at`,
-      },
+      // Every column but the key takes the new row's value.
+      set: Object.fromEntries(
+        Object.entries(getTableColumns(crmDeals))
+          .filter(([key]) => key !== 'connectorId' && key !== 'dealId')
+          .map(([key, column]) => [key, sql.raw(`excluded.${column.name}`)]),
+      ),
     });
 }
 

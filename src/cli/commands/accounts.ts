@@ -1,6 +1,7 @@
 import type { AccountView } from '../../services/accounts.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
+import { secretFromEnv } from '../env-secret.ts';
 
 const usage = `closeloop accounts list [--json]
        closeloop accounts add --name NAME --customer-id ID --account-id ID --client-id ID
@@ -143,16 +144,8 @@ function addInput(values: Record<string, string | boolean | undefined>): Record<
   );
   if (missing.length > 0)
     throw new CliError(`accounts add needs ${missing.map((k) => `--${k}`).join(', ')}.\n\nUsage: ${usage}`);
-  const fromEnv = (flag: string) => {
-    const name = str(flag);
-    if (name === undefined) return undefined;
-    const value = process.env[name];
-    if (!value)
-      throw new CliError(
-        `--${flag} names the environment variable ${name}, which is not set or empty. Export it first (read -rs ${name} && export ${name}).`,
-      );
-    return value;
-  };
+  const fromEnv = (flag: string) => secretFromEnv(flag, str(flag));
+
   const perMinute = str('calls-per-minute');
   return {
     name: str('name'),

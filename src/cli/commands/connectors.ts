@@ -4,6 +4,7 @@ import type { ConnectorView } from '../../services/connectors.ts';
 import { CliError } from '../cli-error.ts';
 import { closest } from '../closest.ts';
 import type { Command } from '../command.ts';
+import { secretFromEnv } from '../env-secret.ts';
 
 const kinds = ['salesforce', 'hubspot'];
 
@@ -206,16 +207,7 @@ function addInput(kind: string | undefined, values: Values) {
     throw new CliError(
       `connectors add ${kind} needs ${missing.map((k) => `--${k}`).join(', ')}.\n\nUsage: ${usage}`,
     );
-  const fromEnv = (flag: string) => {
-    const name = str(flag);
-    if (name === undefined) return undefined;
-    const value = process.env[name];
-    if (!value)
-      throw new CliError(
-        `--${flag} names the environment variable ${name}, which is not set or empty. Export it first (read -rs ${name} && export ${name}).`,
-      );
-    return value;
-  };
+  const fromEnv = (flag: string) => secretFromEnv(flag, str(flag));
   const defined = (o: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const common = {

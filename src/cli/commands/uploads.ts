@@ -58,7 +58,7 @@ export const uploadsCommand: Command = {
             .map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`)
             .join(', ');
           console.log(
-            `${u.createdAt}  ${u.source === 'api' ? 'API ' : 'FILE'}  ${u.kind.padEnd(11)}  ${u.status.padEnd(19)}  ${counts || plural(u.totalRows, 'row')}  ${u.source === 'api' ? '' : `${u.filename}  `}${u.id}`,
+            `${u.createdAt}  ${u.source === 'api' ? 'API ' : u.source === 'crm' ? 'CRM ' : 'FILE'}  ${u.kind.padEnd(11)}  ${u.status.padEnd(19)}  ${counts || plural(u.totalRows, 'row')}  ${u.source === 'api' ? '' : `${u.filename}  `}${u.id}`,
           );
         }
         if (page.next) console.log(`More: closeloop uploads --before ${page.next}`);
