@@ -80,6 +80,8 @@ export type CrmDecision =
       currency: string | null;
       /** A new conversion after a retraction (re-won). */
       rewon: boolean;
+      /** Moved on by whole seconds: another deal of the same click converted in the same second. */
+      bumped?: boolean;
       state: DealState;
     }
   | {

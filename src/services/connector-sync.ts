@@ -263,6 +263,7 @@ async function syncPage(job: PageJob): Promise<void> {
     const adjustments = decided.filter(
       (d) => d.decision.action === 'restate' || d.decision.action === 'retract',
     );
+    if (conversions.length > 0) await separateSameSecond(database, job, conversions);
     if (conversions.length > 0) await stage(txCtx, job, 'conversions', conversions);
     if (adjustments.length > 0) await stage(txCtx, job, 'adjustments', adjustments);
 
@@ -292,6 +293,44 @@ async function syncPage(job: PageJob): Promise<void> {
   });
   Object.assign(counts, pageCounts);
   job.skippedDeals.push(...pageSkips);
+}
+
+/**
+ * One click, several deals won in the same second: Microsoft would count them as one conversion (same
+ * goal, click ID and time), so the later deal's time moves on by a second until it is free, in this page
+ * and in the ledger (crm-flow.md, rule C). The moved time is the one stored and repeated by adjustments.
+ */
+async function separateSameSecond(database: Database, job: PageJob, conversions: Decided[]): Promise<void> {
+  const clicks = [...new Set(conversions.map((d) => (d.decision as { clickId: string }).clickId))];
+  const rows = await database.query<{
+    match_key: string;
+    conversion_time: Date | string;
+    source_ref: string;
+  }>(sql`
+    select match_key, conversion_time, source_ref from conversions
+     where customer_id = ${job.ctx.customerId} and goal_name = ${job.goal.name} and state <> 'duplicate'
+       and match_key = any(${arrayLiteral(clicks)}::text[])`);
+  const taken = new Map(
+    rows.map((r) => [`${r.match_key}|${new Date(r.conversion_time).getTime()}`, r.source_ref]),
+  );
+  for (const d of conversions) {
+    const decision = d.decision;
+    if (decision.action !== 'conversion') continue;
+    const ref = `crm:${job.connector.name}:${d.deal.dealId}`;
+    let at = decision.conversionTime.getTime();
+    for (;;) {
+      const owner = taken.get(`${decision.clickId}|${at}`);
+      // Free, or this very deal's own conversion (a re-read after a lost state): the ledger marks it a duplicate.
+      if (owner === undefined || owner === ref) break;
+      at += 1000;
+    }
+    taken.set(`${decision.clickId}|${at}`, ref);
+    if (at !== decision.conversionTime.getTime()) {
+      decision.conversionTime = new Date(at);
+      decision.state = { ...decision.state, conversionTime: decision.conversionTime };
+      decision.bumped = true;
+    }
+  }
 }
 
 async function loadStates(
@@ -346,6 +385,10 @@ async function stage(
       ];
       if (d.decision.clamped) notes.push('won time was in the future: clamped to the sync time');
       if (d.decision.rewon) notes.push('re-won after a retraction: a new conversion');
+      if (d.decision.bumped)
+        notes.push(
+          'another deal of the same click converted in the same second: moved on to the next free second',
+        );
       checked.notes.push(`${notes.join('; ')}.`);
     }
     await writer.add({ ...checkedToRow(upload.id, index, checked), errorColumn: checked.errorField ?? null });

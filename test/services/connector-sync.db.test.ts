@@ -210,6 +210,34 @@ describe('syncConnector', () => {
     }
   });
 
+  it('one click, two deals won in the same second: the later moves on by a second, and both are sent', async () => {
+    const crm = memoryCrm();
+    await connector();
+    const wonAt = new Date(clock.now().getTime() - day);
+    const click = { clickId: clickOf(42), rule: 'deal.msclkid', capturedAt: null };
+    crm.put(deal(1, { wonAt, click }));
+    crm.put(deal(2, { wonAt, click }));
+    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    // A third, in a later sync, takes the next free second after both.
+    crm.put(deal(3, { wonAt, click }));
+    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    const rows = await ledger();
+    expect(
+      rows.map((r) => [r.source_ref, r.state, new Date(r.conversion_time).getTime() - wonAt.getTime()]),
+    ).toEqual([
+      ['crm:hs:D1', 'queued', 0],
+      ['crm:hs:D2', 'queued', 1000],
+      ['crm:hs:D3', 'queued', 2000],
+    ]);
+    // A Restate of the moved deal repeats its moved time.
+    clock.advance(60_000);
+    crm.change('D2', { amount: '1', modifiedAt: clock.now() });
+    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    const [restate] = await adjustmentRows();
+    expect(new Date(restate!.conversion_time).getTime() - wonAt.getTime()).toBe(1000);
+    expect(restate!.state).toBe('queued');
+  });
+
   it('deleted and merged deals retract what was sent', async () => {
     const crm = memoryCrm();
     await connector();
@@ -241,6 +269,7 @@ describe('syncConnector', () => {
       leaseUntil: null,
     });
     crm.failOnPage(undefined);
+    clock.advance(1000);
     const resumed = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
     expect(resumed.counts).toMatchObject({ dealsRead: 3, conversions: 3 });
     const rows = await ledger();
