@@ -19,8 +19,9 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-// Eleven commands that open the database, one after the other.
-describe('closeloop connectors', { timeout: 3 * cliTestTimeoutMs }, () => {
+// Eleven commands that open the database, one after the other: on PGlite each opens the data folder
+// (5–40 s apiece on a loaded machine, see cliTestTimeoutMs).
+describe('closeloop connectors', { timeout: 5 * cliTestTimeoutMs }, () => {
   it('add with clear errors, list without secrets, sync and runs, interval, remove', async () => {
     expect(
       (await runCli(['goals', 'add', '--name', 'Won deal', '--value', '1', '--currency', 'USD'], env)).code,
