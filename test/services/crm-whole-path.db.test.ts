@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/client.ts';
+import { createSecrets } from '../../src/secrets.ts';
+import { syncConnector } from '../../src/services/connector-sync.ts';
+import { addConnector } from '../../src/services/connectors.ts';
+import type { SubmitAccount } from '../../src/submit/submitter.ts';
+import { fakeContact, fakeDeal, startFakeHubspot } from '../fakes/hubspot-server.ts';
+import { testContext } from '../helpers/context.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+import { addAccount, addGoal, emulatorClient, resetSending, testSubmitter } from '../helpers/submit.ts';
+
+/*
+ * The whole path, CRM to Microsoft: a fake HubSpot on loopback read through the real connector and
+ * @hubspot/api-client (the registry's module), the rules, the ledger, then the submitter and the emulator.
+ */
+const secrets = createSecrets(randomBytes(32));
+let database: Database;
+let account: SubmitAccount;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  account = await addAccount(database);
+  await addGoal(database, { name: 'Won deal' });
+});
+afterAll(() => database?.close());
+
+describe('HubSpot → ledger → Microsoft', () => {
+  it('won deals (click ID on the deal, or on a contact) are accepted by the emulator', async () => {
+    const day = 86_400_000;
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 - day);
+    const fake = await startFakeHubspot({
+      deals: [
+        fakeDeal({ id: '1', at, amount: '120.5', currency: 'EUR', clickId: 'a'.repeat(32) }),
+        fakeDeal({ id: '2', at, amount: '80', contacts: [{ id: '7' }] }),
+        fakeDeal({ id: '3', at, amount: '99' }),
+      ],
+      contacts: [fakeContact('7', [{ value: 'b'.repeat(32), at: new Date(at.getTime() - 5 * day) }])],
+    });
+    try {
+      const ctx = testContext(database, () => new Date());
+      const emulator = await resetSending(database, 'Won deal');
+      await addConnector({
+        ctx,
+        secrets,
+        input: {
+          kind: 'hubspot',
+          name: 'hs',
+          goal: 'Won deal',
+          settings: { baseUrl: fake.url },
+          secrets: { token: fake.token },
+        },
+      });
+      const report = await syncConnector({ ctx, secrets, id: 'hs' });
+      expect(report).toMatchObject({
+        status: 'succeeded',
+        counts: { dealsRead: 3, conversions: 2, skipped: { no_click_id: 1 } },
+      });
+      expect(report.counts.apiCalls).toBeGreaterThan(0);
+      await testSubmitter(database, [{ account, client: emulatorClient(emulator.fetch, account) }]).drain();
+      const rows = await database.query<{ source_ref: string; state: string }>(
+        sql`select source_ref, state from conversions order by source_ref`,
+      );
+      expect(rows).toEqual([
+        { source_ref: 'crm:hs:1', state: 'accepted' },
+        { source_ref: 'crm:hs:2', state: 'accepted' },
+      ]);
+      expect(
+        [...emulator.conversions()]
+          .map((c) => [c.microsoftClickId, c.conversionValue, c.conversionTime])
+          .sort(),
+      ).toEqual([
+        ['a'.repeat(32), 120.5, `${at.toISOString().slice(0, 19)}Z`],
+        ['b'.repeat(32), 80, `${at.toISOString().slice(0, 19)}Z`],
+      ]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
