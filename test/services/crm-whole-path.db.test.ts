@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { createSecrets } from '../../src/secrets.ts';
 import { syncConnector } from '../../src/services/connector-sync.ts';
-import { addConnector } from '../../src/services/connectors.ts';
+import { addConnector, getConnector, readSecrets } from '../../src/services/connectors.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
 import { fakeContact, fakeDeal, startFakeHubspot } from '../fakes/hubspot-server.ts';
+import { startFakeSalesforce } from '../fakes/salesforce-server.ts';
 import { testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { addAccount, addGoal, emulatorClient, resetSending, testSubmitter } from '../helpers/submit.ts';
@@ -73,6 +74,56 @@ describe('HubSpot → ledger → Microsoft', () => {
         ['a'.repeat(32), 120.5, `${at.toISOString().slice(0, 19)}Z`],
         ['b'.repeat(32), 80, `${at.toISOString().slice(0, 19)}Z`],
       ]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('Salesforce: won opportunities, then a new amount and a lost deal, all accepted; refreshed tokens stored', async () => {
+    const fake = await startFakeSalesforce({
+      opportunityCount: 8,
+      base: new Date(Date.now() - 2 * 86_400_000),
+    });
+    try {
+      const ctx = testContext(database, () => new Date());
+      const emulator = await resetSending(database, 'Won deal');
+      const submitter = testSubmitter(database, [
+        { account, client: emulatorClient(emulator.fetch, account) },
+      ]);
+      await addConnector({
+        ctx,
+        secrets,
+        input: {
+          kind: 'salesforce',
+          name: 'sf',
+          goal: 'Won deal',
+          settings: { loginUrl: fake.loginUrl, clientId: fake.clientId },
+          secrets: { clientSecret: fake.clientSecret, refreshToken: fake.refreshToken() },
+        },
+      });
+      const first = await syncConnector({ ctx, secrets, id: 'sf' });
+      expect(first).toMatchObject({ status: 'succeeded', counts: { dealsRead: 8, conversions: 2 } });
+      // The access token the connector got by refreshing is stored (encrypted) at once.
+      expect(readSecrets(await getConnector({ ctx, idOrName: 'sf' }), secrets)).toHaveProperty('accessToken');
+      await submitter.drain();
+      fake.setAmount(fake.opportunityId(0), 5000);
+      fake.lose(fake.opportunityId(4));
+      const second = await syncConnector({ ctx, secrets, id: 'sf' });
+      expect(second.counts).toMatchObject({ restates: 1, retracts: 1, conversions: 0 });
+      await submitter.drain();
+      expect(
+        await database.query(
+          sql`select source_ref, state from conversions where source = 'crm' and source_ref like 'crm:sf:%' order by 1`,
+        ),
+      ).toEqual([
+        { source_ref: `crm:sf:${fake.opportunityId(0)}`, state: 'accepted' },
+        { source_ref: `crm:sf:${fake.opportunityId(4)}`, state: 'accepted' },
+      ]);
+      expect(await database.query(sql`select type, state from adjustments order by type`)).toEqual([
+        { type: 'restate', state: 'accepted' },
+        { type: 'retract', state: 'accepted' },
+      ]);
+      expect([...emulator.adjustments()].map((a) => a.adjustmentType).sort()).toEqual(['Restate', 'Retract']);
     } finally {
       await fake.close();
     }
