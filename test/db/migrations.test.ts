@@ -35,6 +35,7 @@ const committed: [tag: string, when: number, sha256: string][] = [
     1796046855505,
     'f1b55ea3b548de4b61259fddaf92958a77122be2798f3df0f23434b05f1d5543',
   ],
+  ['0006_crm_connectors', 1796047440587, '947479affa44b5297624550ef58d42b091acf7f70aeb8eed35a0202939684203'],
 ];
 
 interface Journal {
