@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseCidr } from './ingest/sources/address-policy.ts';
 import { productionApiBaseUrl, productionTokenUrl } from './msads/wire.ts';
 
 const envSchema = z.object({
@@ -22,6 +23,27 @@ const envSchema = z.object({
     .string()
     .min(12, 'at least 12 characters (generate one with: openssl rand -base64 18)')
     .optional(),
+  /**
+   * Scheduled sources on non-public addresses (loopback, private, link-local …): refused by default
+   * (server-side request forgery); 1 allows all, a comma-separated CIDR list allows those networks.
+   */
+  CLOSELOOP_ALLOW_PRIVATE_SOURCES: z
+    .string()
+    .transform((v, ctx): boolean | string[] => {
+      if (/^(1|true|yes)$/i.test(v.trim())) return true;
+      if (/^(0|false|no)$/i.test(v.trim())) return false;
+      const cidrs = v.split(',').map((c) => c.trim()).filter(Boolean);
+      const bad = cidrs.filter((c) => parseCidr(c) === undefined);
+      if (cidrs.length === 0 || bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `1 (allow every address) or a comma-separated list of networks like 10.0.0.0/8,fd00::/8${bad.length ? `; cannot read ${bad.map((b) => JSON.stringify(b)).join(', ')}` : ''}`,
+        });
+        return z.NEVER;
+      }
+      return cidrs;
+    })
+    .default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** 32 random bytes, base64 or hex; encrypts stored secrets. Without it: a key file in the data folder. */
   CLOSELOOP_SECRET_KEY: z
@@ -99,6 +121,8 @@ export interface Config {
   port: number;
   host: string;
   maxUploadBytes: number;
+  /** Scheduled sources on non-public addresses: false (refused), true (all allowed) or the networks allowed. */
+  allowPrivateSources: boolean | string[];
   customerId: string;
   /** The dashboard's admin password (CLOSELOOP_ADMIN_PASSWORD); undefined: sign in with an API key only. */
   adminPassword: string | undefined;
@@ -225,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     maxUploadBytes: Math.round(e.CLOSELOOP_MAX_UPLOAD_MB * 1024 * 1024),
+    allowPrivateSources: e.CLOSELOOP_ALLOW_PRIVATE_SOURCES,
     customerId: e.CLOSELOOP_CUSTOMER_ID,
     adminPassword: e.CLOSELOOP_ADMIN_PASSWORD,
     logLevel: e.LOG_LEVEL,

@@ -8,6 +8,8 @@ export * from './crm-deals.ts';
 export * from './dashboard-sessions.ts';
 export * from './goals.ts';
 export * from './ledger-columns.ts';
+export * from './schedule-runs.ts';
+export * from './schedules.ts';
 export * from './submissions.ts';
 export * from './upload-rows.ts';
 export * from './uploads.ts';
