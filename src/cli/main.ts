@@ -64,6 +64,11 @@ export const commands: { name: string; summary: string; load: () => Promise<Comm
     load: async () => (await import('./commands/diagnostics.ts')).diagnosticsCommand,
   },
   {
+    name: 'schedules',
+    summary: 'Import a file from an HTTPS, HTTP, SFTP or FTP location on a schedule (add, list, run, history).',
+    load: async () => (await import('./commands/schedules.ts')).schedulesCommand,
+  },
+  {
     name: 'goals',
     summary: 'Create, list, pause and resume offline conversion goals.',
     load: async () => (await import('./commands/goals.ts')).goalsCommand,

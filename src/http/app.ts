@@ -9,6 +9,7 @@ import type { DealSourceFactory } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { createMetricsRegistry, type MetricsRegistry } from '../services/metrics.ts';
 import { registerLedgerMetrics } from '../services/metrics-ledger.ts';
+import type { ScheduleDeps } from '../services/schedules.ts';
 import { type StatusSetup, unknownSetup } from '../services/status.ts';
 import { apiDocsRoutes } from './api-docs.ts';
 import { requireApiKey } from './auth.ts';
@@ -25,6 +26,7 @@ import { connectorRoutes } from './routes/connectors.ts';
 import { diagnosticsRoutes } from './routes/diagnostics.ts';
 import { goalRoutes } from './routes/goals.ts';
 import { hubspotWebhookRoutes } from './routes/hubspot-webhook.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
 import { statusRoutes } from './routes/status.ts';
 import { submissionRoutes } from './routes/submissions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
@@ -55,6 +57,8 @@ export interface AppDeps {
   secrets?: Secrets;
   /** Where connectors read deals (tests pass their own). @default the connector modules of connectors/registry.ts */
   dealSources?: DealSourceFactory;
+  /** The secrets key and download limits of scheduled imports; without them /api/v1/schedules is absent. */
+  schedules?: ScheduleDeps;
 }
 
 /** Clients may retry a 503 database_unavailable after this many seconds (PostgreSQL reconnects, PGlite reopens). */
@@ -75,6 +79,7 @@ export function createApp({
   adminPassword,
   secrets,
   dealSources,
+  schedules,
 }: AppDeps) {
   const app = new Hono();
   // First, so that every line logged while serving a request, errors included, carries its id.
@@ -129,6 +134,7 @@ export function createApp({
   api.route('/accounts', accountRoutes(ctx));
   api.route('/', diagnosticsRoutes(ctx, clientFor));
   if (crm) api.route('/connectors', connectorRoutes(ctx, crm));
+  if (schedules) api.route('/schedules', scheduleRoutes(ctx, schedules));
   app.route('/api/v1', api);
   return app;
 }

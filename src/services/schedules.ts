@@ -33,7 +33,8 @@ const inputSchema = z
     username: z.string().min(1).max(200).superRefine(refineName).optional(),
     password: z.string().min(1).max(1000).optional(),
     privateKey: z.string().min(1).max(20_000).optional(),
-    kind: z.enum(['conversions', 'adjustments'], { error: 'must be conversions or adjustments' }).default('conversions'),
+    /** Unset: the header of the file previewed at add decides (as for closeloop import), and is kept. */
+    kind: z.enum(['conversions', 'adjustments'], { error: 'must be conversions or adjustments' }).optional(),
     every: z.string().min(1, 'must not be empty').max(200),
     timeZone: z.string().min(1).max(64).default('UTC'),
   })
@@ -46,7 +47,7 @@ interface CheckedInput {
   name: string;
   url: URL;
   credentials: SourceCredentials;
-  kind: 'conversions' | 'adjustments';
+  kind: 'conversions' | 'adjustments' | undefined;
   spec: { text: string; pattern: string };
   timeZone: string;
 }
@@ -124,7 +125,7 @@ export async function previewSource({
     ctx,
     input: bytesInput(fetched.bytes),
     filename: fetched.filename,
-    kind: checked.kind,
+    ...(checked.kind ? { kind: checked.kind } : {}),
   });
   if (upload.status === 'failed')
     throw new AppError(
@@ -163,7 +164,7 @@ export async function addSchedule({
       secretEnc: secret === undefined ? null : deps.secrets.encrypt(secret),
       secretKind: checked.credentials.privateKey ? 'private_key' : secret !== undefined ? 'password' : null,
       hostKey: fetched.hostKey ?? null,
-      kind: checked.kind,
+      kind: upload.kind,
       spec: checked.spec.text,
       timeZone: checked.timeZone,
       nextRunAt: nextRunAfter(checked.spec, checked.timeZone, now),
@@ -326,4 +327,12 @@ export function runView(r: ScheduleRun) {
     error: r.error ? { code: r.errorCode, message: r.error } : null,
     links: upload ? { upload, results: `${upload}/results.csv`, errors: `${upload}/results.csv?errors=only` } : null,
   };
+}
+
+/** The dependencies of schedules from the configuration: the secrets key and the download limits. */
+export async function scheduleDeps(
+  config: Pick<Config, 'maxUploadBytes' | 'allowPrivateSources' | 'secretKey' | 'dataDir'>,
+): Promise<ScheduleDeps> {
+  const { createSecrets, loadSecretKey } = await import('../secrets.ts');
+  return { secrets: createSecrets(loadSecretKey(config)), limits: sourceLimits(config) };
 }

@@ -5,9 +5,6 @@ import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { progressBar } from '../progress.ts';
 
-/** Rows listed under an import (errors, then notes); the rest are in `closeloop results`. */
-const shownRows = 20;
-
 export const importCommand: Command = {
   name: 'import',
   summary: 'Check a conversions (or adjustments) file and put its valid rows into the ledger.',
@@ -39,16 +36,11 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
     } catch {
       throw new CliError(`Cannot read ${file}: no such file.`);
     }
-    const [
-      { withDatabase },
-      { previewUpload },
-      { applyUpload },
-      { checkNotes, resultRecord, uploadResultRows },
-    ] = await Promise.all([
+    const [{ withDatabase }, { previewUpload }, { applyUpload }, { printUploadReport }] = await Promise.all([
       import('../runtime.ts'),
       import('../../ingest/preview.ts'),
       import('../../ingest/apply.ts'),
-      import('../../ingest/results.ts'),
+      import('../upload-report.ts'),
     ]);
     // Without --adjustments the header decides: Adjustment Type / Adjustment Time columns make it one.
     const asked = values.adjustments ? ('adjustments' as const) : undefined;
@@ -81,69 +73,14 @@ or expired; 2 the file was refused as a whole or the command was wrong.`,
         bar.note(`Applying ${plural(upload.totalRows, 'row')} to the ledger…`);
         upload = await applyUpload({ ctx, uploadId: upload.id });
       }
-      let shown = 0;
-      for await (const r of uploadResultRows(ctx.database, upload, { errorsOnly: !json })) {
-        const rec = resultRecord(r);
-        if (json)
-          console.log(
-            JSON.stringify({
-              row: rec.row,
-              status: rec.status,
-              conversionTimeUtc: rec.conversionTimeUtc,
-              errorCode: rec.errorCode,
-              message: rec.message,
-              ...(rec.notes ? { notes: rec.notes } : {}),
-            }),
-          );
-        else if (shown++ < shownRows)
-          console.error(`  ${rec.status.padEnd(9)} ${rec.errorCode ?? ''} ${rec.message ?? ''}`);
-      }
-      const counts = upload.counts;
-      const bad = (counts.rejected ?? 0) + (counts.expired ?? 0);
-      if (json) {
-        console.log(
-          JSON.stringify({
-            summary: true,
-            uploadId: upload.id,
-            kind: upload.kind,
-            kindDetected: detected,
-            status: upload.status,
-            totalRows: upload.totalRows,
-            counts,
-          }),
-        );
-        return bad > 0 ? 1 : 0;
-      }
-      if (shown > shownRows)
-        console.error(
-          `  … ${plural(shown - shownRows, 'more row')}; all rows: closeloop results ${upload.id}`,
-        );
-      // Rows taken with a change worth knowing (a fraction of a second dropped, an ambiguous local time).
-      let noted = 0;
-      for await (const r of uploadResultRows(ctx.database, upload, { noted: true })) {
-        if (noted++ < shownRows) console.error(`  note      Row ${r.row.row}: ${checkNotes(r.row)}`);
-      }
-      if (noted > shownRows)
-        console.error(
-          `  … ${plural(noted - shownRows, 'more note')}; all rows: closeloop results ${upload.id}`,
-        );
-      if (detected)
-        console.log(
-          `${basename(file)} is an adjustments file (its header has Adjustment Type / Adjustment Time columns): its rows were read as Restate / Retract adjustments.`,
-        );
-      const parts = Object.entries(counts).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`);
-      const verb = values.preview ? 'Previewed (nothing applied)' : 'Imported';
-      console.log(
-        `${verb} ${plural(upload.totalRows, 'row')} from ${basename(file)}: ${parts.join(', ') || 'none'}.`,
-      );
-      console.log(
-        `Upload ${upload.id}${values.preview ? ` — apply it with: closeloop apply ${upload.id}` : ''}`,
-      );
-      if (upload.unknownColumns.length > 0)
-        console.log(
-          `Ignored columns: ${upload.unknownColumns.map((u) => `"${u.name}" (column ${u.column})`).join(', ')}`,
-        );
-      return bad > 0 ? 1 : 0;
+      return printUploadReport({
+        ctx,
+        upload,
+        label: basename(file),
+        json,
+        preview: Boolean(values.preview),
+        kindDetected: detected,
+      });
     });
   },
 };

@@ -27,6 +27,8 @@ export const serveCommand: Command = {
       { loadCliConfig },
       { reachability },
       { startConnectorSync },
+      { scheduleDeps },
+      { startScheduleRunner },
     ] = await Promise.all([
       import('@hono/node-server'),
       import('../../db/client.ts'),
@@ -38,6 +40,8 @@ export const serveCommand: Command = {
       import('../runtime.ts'),
       import('../../http/probes.ts'),
       import('../../services/connector-schedule.ts'),
+      import('../../services/schedules.ts'),
+      import('../../services/schedule-runner.ts'),
     ]);
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
@@ -56,6 +60,7 @@ export const serveCommand: Command = {
     );
     const ctx: ServiceContext = { database, customerId: config.customerId, now: () => new Date() };
     const sending = await openSending(ctx, config, log);
+    const schedules = await scheduleDeps(config);
     const target = sending.dryRun ? ('emulator' as const) : ('microsoft' as const);
     const app = createApp({
       ctx,
@@ -68,6 +73,7 @@ export const serveCommand: Command = {
       ...(target === 'microsoft' ? { probeTarget: reachability(config.msads.apiBaseUrl) } : {}),
       ...(config.adminPassword ? { adminPassword: config.adminPassword } : {}),
       secrets: sending.secrets,
+      schedules,
     });
     const submitting = new AbortController();
     const submitterDone = sending.submitter.run(submitting.signal);
@@ -78,6 +84,9 @@ export const serveCommand: Command = {
       log,
       signal: submitting.signal,
     });
+    // Scheduled imports: due ones (and those missed while the service was down, once) at start, then
+    // a pass every 30 s; several processes on one PostgreSQL run each due time once.
+    const schedulerDone = startScheduleRunner({ ctx, deps: schedules, log, signal: submitting.signal });
 
     const sweep = async () => {
       try {
@@ -122,6 +131,7 @@ export const serveCommand: Command = {
           // The call in flight finishes and is recorded; nothing new is claimed.
           await submitterDone.catch(() => {});
           await connectorSync;
+          await schedulerDone;
           database.close().then(
             () => resolve(0),
             () => resolve(1),
