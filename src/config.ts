@@ -32,7 +32,10 @@ const envSchema = z.object({
     .transform((v, ctx): boolean | string[] => {
       if (/^(1|true|yes)$/i.test(v.trim())) return true;
       if (/^(0|false|no)$/i.test(v.trim())) return false;
-      const cidrs = v.split(',').map((c) => c.trim()).filter(Boolean);
+      const cidrs = v
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean);
       const bad = cidrs.filter((c) => parseCidr(c) === undefined);
       if (cidrs.length === 0 || bad.length > 0) {
         ctx.addIssue({

@@ -65,7 +65,8 @@ export const commands: { name: string; summary: string; load: () => Promise<Comm
   },
   {
     name: 'schedules',
-    summary: 'Import a file from an HTTPS, HTTP, SFTP or FTP location on a schedule (add, list, run, history).',
+    summary:
+      'Import a file from an HTTPS, HTTP, SFTP or FTP location on a schedule (add, list, run, history).',
     load: async () => (await import('./commands/schedules.ts')).schedulesCommand,
   },
   {

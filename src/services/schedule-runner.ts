@@ -30,7 +30,13 @@ export async function runDueSchedules({
   const due = await db
     .select()
     .from(schedules)
-    .where(and(eq(schedules.customerId, ctx.customerId), eq(schedules.paused, false), lte(schedules.nextRunAt, now)))
+    .where(
+      and(
+        eq(schedules.customerId, ctx.customerId),
+        eq(schedules.paused, false),
+        lte(schedules.nextRunAt, now),
+      ),
+    )
     .orderBy(asc(schedules.nextRunAt))
     .limit(batch);
   const results: RunResult[] = [];

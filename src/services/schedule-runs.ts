@@ -54,7 +54,12 @@ export async function runSchedule({
     bytes = fetched.bytes.length;
     hash = createHash('sha256').update(fetched.bytes).digest('hex');
     if (hash === schedule.lastContentHash) return await finish({ outcome: 'unchanged' });
-    upload = await previewUpload({ ctx, input: bytesInput(fetched.bytes), filename: fetched.filename, kind: schedule.kind });
+    upload = await previewUpload({
+      ctx,
+      input: bytesInput(fetched.bytes),
+      filename: fetched.filename,
+      kind: schedule.kind,
+    });
     if (upload.status === 'failed')
       return await finish({
         outcome: 'failed',
@@ -114,7 +119,13 @@ export async function runSchedule({
  * next regular run). Compare-and-set on the next_run_at the claim wrote: a pause, a resume or a new
  * spec in between wins.
  */
-async function scheduleRetry(ctx: ServiceContext, schedule: Schedule, claimedNext: Date, failures: number, now: Date) {
+async function scheduleRetry(
+  ctx: ServiceContext,
+  schedule: Schedule,
+  claimedNext: Date,
+  failures: number,
+  now: Date,
+) {
   const spec = parseScheduleSpec(schedule.spec);
   const regular = spec.ok ? nextRunAfter(spec.value, schedule.timeZone, now) : claimedNext;
   const next = retryAt(failures, now, regular < claimedNext ? regular : claimedNext);

@@ -28,7 +28,12 @@ export function sourceLimits(config: Pick<Config, 'maxUploadBytes' | 'allowPriva
 
 const inputSchema = z
   .object({
-    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').superRefine(refineName),
+    name: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(100, 'must be at most 100 characters')
+      .superRefine(refineName),
     url: z.string().min(1, 'must not be empty').max(2000, 'must be at most 2,000 characters'),
     username: z.string().min(1).max(200).superRefine(refineName).optional(),
     password: z.string().min(1).max(1000).optional(),
@@ -61,12 +66,18 @@ function checkInput(input: unknown, now: Date): CheckedInput {
   const zoneProblem = checkScheduleZone(i.timeZone);
   if (zoneProblem) throw new AppError('validation_failed', `timeZone: ${zoneProblem}`);
   if (!runsAgain(spec.value, i.timeZone, now))
-    throw new AppError('validation_failed', `every: ${spec.value.text} never runs (no such date comes again).`);
+    throw new AppError(
+      'validation_failed',
+      `every: ${spec.value.text} never runs (no such date comes again).`,
+    );
   const { url, username, password } = parseSourceUrl(i.url);
   if (i.password !== undefined && i.privateKey !== undefined)
     throw new AppError('validation_failed', 'Give a password or a private key, not both.');
   if (i.privateKey !== undefined && url.protocol !== 'sftp:')
-    throw new AppError('validation_failed', `A private key is for sftp:// sources only; ${url.protocol}// takes a password.`);
+    throw new AppError(
+      'validation_failed',
+      `A private key is for sftp:// sources only; ${url.protocol}// takes a password.`,
+    );
   const user = i.username ?? username;
   const secret = i.password ?? password;
   if (secret !== undefined && user === undefined)
@@ -197,10 +208,16 @@ export async function getSchedule({ ctx, ref }: { ctx: ServiceContext; ref: stri
     .select()
     .from(schedules)
     .where(
-      and(eq(schedules.customerId, ctx.customerId), isUuid(ref) ? eq(schedules.id, ref) : eq(schedules.name, ref)),
+      and(
+        eq(schedules.customerId, ctx.customerId),
+        isUuid(ref) ? eq(schedules.id, ref) : eq(schedules.name, ref),
+      ),
     );
   if (!row)
-    throw new AppError('not_found', `No schedule ${JSON.stringify(ref)}. List them with closeloop schedules list (GET /api/v1/schedules).`);
+    throw new AppError(
+      'not_found',
+      `No schedule ${JSON.stringify(ref)}. List them with closeloop schedules list (GET /api/v1/schedules).`,
+    );
   return row;
 }
 
@@ -245,7 +262,10 @@ export async function updateSchedule({
   const spec = parseScheduleSpec(p.every ?? current.spec);
   if (!spec.ok) throw new AppError('validation_failed', `every: ${spec.message}`);
   if (!runsAgain(spec.value, zone, now))
-    throw new AppError('validation_failed', `every: ${spec.value.text} never runs (no such date comes again).`);
+    throw new AppError(
+      'validation_failed',
+      `every: ${spec.value.text} never runs (no such date comes again).`,
+    );
   const paused = p.paused ?? current.paused;
   const timing = p.every !== undefined || p.timeZone !== undefined || (current.paused && !paused);
   const [row] = await ctx.database.db
@@ -309,7 +329,11 @@ export function scheduleView(s: Schedule) {
     failures: s.failures,
     lastError: s.lastError,
     createdAt: s.createdAt.toISOString(),
-    links: { self: `/api/v1/schedules/${s.id}`, runs: `/api/v1/schedules/${s.id}/runs`, run: `/api/v1/schedules/${s.id}/run` },
+    links: {
+      self: `/api/v1/schedules/${s.id}`,
+      runs: `/api/v1/schedules/${s.id}/runs`,
+      run: `/api/v1/schedules/${s.id}/run`,
+    },
   };
 }
 
@@ -325,7 +349,9 @@ export function runView(r: ScheduleRun) {
     uploadId: r.uploadId,
     bytes: r.bytes,
     error: r.error ? { code: r.errorCode, message: r.error } : null,
-    links: upload ? { upload, results: `${upload}/results.csv`, errors: `${upload}/results.csv?errors=only` } : null,
+    links: upload
+      ? { upload, results: `${upload}/results.csv`, errors: `${upload}/results.csv?errors=only` }
+      : null,
   };
 }
 

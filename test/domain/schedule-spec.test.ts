@@ -30,7 +30,10 @@ describe('schedule specs', () => {
     expect(spec(' Daily  6:05 ')).toEqual({ text: 'daily 06:05', pattern: '5 6 * * *' });
     expect(spec('weekly Monday 08:00')).toEqual({ text: 'weekly mon 08:00', pattern: '0 8 * * 1' });
     expect(spec('weekly sun 23:59').pattern).toBe('59 23 * * 0');
-    expect(spec('cron "*/15 6-18 * * 1-5"')).toEqual({ text: 'cron "*/15 6-18 * * 1-5"', pattern: '*/15 6-18 * * 1-5' });
+    expect(spec('cron "*/15 6-18 * * 1-5"')).toEqual({
+      text: 'cron "*/15 6-18 * * 1-5"',
+      pattern: '*/15 6-18 * * 1-5',
+    });
     expect(spec('cron 0 4 * * *').pattern).toBe('0 4 * * *');
   });
 
@@ -48,7 +51,10 @@ describe('schedule specs', () => {
   });
 
   it('computes the next run in the schedule zone', () => {
-    expect(runs('hourly', 'UTC', '2026-06-01T10:00:00Z', 2)).toEqual(['2026-06-01T11:00:00.000Z', '2026-06-01T12:00:00.000Z']);
+    expect(runs('hourly', 'UTC', '2026-06-01T10:00:00Z', 2)).toEqual([
+      '2026-06-01T11:00:00.000Z',
+      '2026-06-01T12:00:00.000Z',
+    ]);
     // 06:00 in Berlin in summer is 04:00 UTC.
     expect(runs('daily 06:00', 'Europe/Berlin', '2026-06-01T05:00:00Z', 2)).toEqual([
       '2026-06-02T04:00:00.000Z',
@@ -56,7 +62,9 @@ describe('schedule specs', () => {
     ]);
     // 2026-06-01 is a Monday.
     expect(runs('weekly mon 08:00', 'UTC', '2026-06-01T08:00:00Z', 1)).toEqual(['2026-06-08T08:00:00.000Z']);
-    expect(runs('cron "30 6 * * 1-5"', 'UTC', '2026-06-05T07:00:00Z', 1)).toEqual(['2026-06-08T06:30:00.000Z']);
+    expect(runs('cron "30 6 * * 1-5"', 'UTC', '2026-06-05T07:00:00Z', 1)).toEqual([
+      '2026-06-08T06:30:00.000Z',
+    ]);
   });
 
   it('runs daily 02:30 once on the night New York skips 02:30 (spring forward)', () => {

@@ -23,13 +23,28 @@ export function selfSignedCert(): { key: string; cert: string } {
     execFileSync(
       'openssl',
       [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
       ],
       { stdio: 'ignore' },
     );
-    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+    return {
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -94,7 +109,11 @@ export async function startSftpServer(options: { user: string; password: string 
     client.on('authentication', (ctx) => {
       if (ctx.username !== options.user) return ctx.reject();
       if (ctx.method === 'password' && ctx.password === options.password) return ctx.accept();
-      if (ctx.method === 'publickey' && ctx.key.algo === allowedKey.type && ctx.key.data.equals(allowedKey.getPublicSSH())) {
+      if (
+        ctx.method === 'publickey' &&
+        ctx.key.algo === allowedKey.type &&
+        ctx.key.data.equals(allowedKey.getPublicSSH())
+      ) {
         if (!ctx.signature) return ctx.accept();
         if (allowedKey.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) === true) return ctx.accept();
       }
@@ -135,7 +154,9 @@ export async function startSftpServer(options: { user: string; password: string 
           };
           sftp.on('STAT', stat);
           sftp.on('LSTAT', stat);
-          sftp.on('REALPATH', (id, path) => sftp.name(id, [{ filename: path, longname: path, attrs: attrs(0) }]));
+          sftp.on('REALPATH', (id, path) =>
+            sftp.name(id, [{ filename: path, longname: path, attrs: attrs(0) }]),
+          );
           sftp.on('CLOSE', (id, handle) => {
             handles.delete(handle.readUInt32BE(0));
             sftp.status(id, STATUS_CODE.OK);
@@ -169,7 +190,15 @@ export async function startFtpServer(options: {
 }): Promise<FtpServer> {
   const root = mkdtempSync(join(tmpdir(), 'closeloop-ftp-'));
   const port = await freePort();
-  const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {}, child: () => silent };
+  const silent = {
+    trace() {},
+    debug() {},
+    info() {},
+    warn() {},
+    error() {},
+    fatal() {},
+    child: () => silent,
+  };
   const server = new FtpSrv({
     url: `ftp://127.0.0.1:${port}`,
     pasv_url: '127.0.0.1',

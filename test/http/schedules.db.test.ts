@@ -13,7 +13,7 @@ import { hasBasicAuth, startHttpServer, type TestServer } from '../helpers/sourc
 const clock = testClock('2026-06-01T00:00:00Z');
 let database: Database;
 let server: TestServer;
-let call: (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response>;
+let call: (path: string, init?: RequestInit & { json?: unknown }) => Response | Promise<Response>;
 const csv = [
   'Microsoft Click ID,Conversion Name,Conversion Time',
   `${'d'.repeat(32)},Purchase,2026-06-10 10:00:00`,
@@ -46,7 +46,11 @@ beforeAll(async () => {
     const headers = new Headers(rest.headers);
     headers.set('authorization', `Bearer ${key}`);
     if (json !== undefined) headers.set('content-type', 'application/json');
-    return app.request(path, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+    return app.request(path, {
+      ...rest,
+      headers,
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+    });
   };
 });
 afterAll(async () => {
@@ -68,7 +72,10 @@ describe('/api/v1/schedules', () => {
     const preview = await call('/api/v1/schedules/preview', { method: 'POST', json: input() });
     expect(preview.status).toBe(200);
     const p = await preview.json();
-    expect(p).toMatchObject({ saved: false, upload: { status: 'previewed', counts: { ok: 1, rejected: 1 } } });
+    expect(p).toMatchObject({
+      saved: false,
+      upload: { status: 'previewed', counts: { ok: 1, rejected: 1 } },
+    });
     expect((await (await call('/api/v1/schedules')).json()).schedules).toEqual([]);
 
     const created = await call('/api/v1/schedules', { method: 'POST', json: input() });
@@ -76,7 +83,12 @@ describe('/api/v1/schedules', () => {
     const text = await created.text();
     expect(text).not.toContain('pw-never-shown');
     const body = JSON.parse(text);
-    expect(body.schedule).toMatchObject({ name: 'crm export', every: 'weekly fri 18:00', credentials: 'password', username: 'ann' });
+    expect(body.schedule).toMatchObject({
+      name: 'crm export',
+      every: 'weekly fri 18:00',
+      credentials: 'password',
+      username: 'ann',
+    });
     // Friday 2026-06-19 18:00 EDT = 22:00 UTC.
     expect(body.schedule.nextRunAt).toBe('2026-06-19T22:00:00.000Z');
     expect(body.preview.links.results).toMatch(/^\/api\/v1\/uploads\/.+\/results\.csv$/);
@@ -85,13 +97,25 @@ describe('/api/v1/schedules', () => {
   });
 
   it('refuses an unreadable source with 422 and the reason, and bad input naming the field', async () => {
-    const wrong = await call('/api/v1/schedules', { method: 'POST', json: { ...input(), name: 'x', password: 'bad' } });
+    const wrong = await call('/api/v1/schedules', {
+      method: 'POST',
+      json: { ...input(), name: 'x', password: 'bad' },
+    });
     expect(wrong.status).toBe(422);
-    expect(await wrong.json()).toMatchObject({ detail: expect.stringMatching(/HTTP 401/), details: { failure: 'unauthorized' } });
-    const bad = await call('/api/v1/schedules', { method: 'POST', json: { name: 'y', url: 'gopher://x/y', every: 'hourly' } });
+    expect(await wrong.json()).toMatchObject({
+      detail: expect.stringMatching(/HTTP 401/),
+      details: { failure: 'unauthorized' },
+    });
+    const bad = await call('/api/v1/schedules', {
+      method: 'POST',
+      json: { name: 'y', url: 'gopher://x/y', every: 'hourly' },
+    });
     expect(bad.status).toBe(422);
     expect((await bad.json()).detail).toMatch(/gopher URLs are not supported/);
-    const extra = await call('/api/v1/schedules', { method: 'POST', json: { ...input(), name: 'z', colour: 'red' } });
+    const extra = await call('/api/v1/schedules', {
+      method: 'POST',
+      json: { ...input(), name: 'z', colour: 'red' },
+    });
     expect(extra.status).toBe(422);
     expect((await extra.json()).detail).toMatch(/colour/);
   });

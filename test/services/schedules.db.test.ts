@@ -28,7 +28,8 @@ const deps: ScheduleDeps = {
 };
 const header = 'Microsoft Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency';
 const row = (i: number) => `${i.toString(16).padStart(32, 'a')},Purchase,2026-06-10 10:00:00,${i},USD`;
-const csv = (n: number, from = 1) => [header, ...Array.from({ length: n }, (_, i) => row(from + i))].join('\n');
+const csv = (n: number, from = 1) =>
+  [header, ...Array.from({ length: n }, (_, i) => row(from + i))].join('\n');
 
 /** What the server serves at /sheet.csv; tests change it between runs. */
 let sheet = csv(2);
@@ -37,7 +38,10 @@ let server: TestServer;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  await createGoal({ ctx: ctx(), input: { name: 'Purchase', revenue: { type: 'variable', value: 10, currency: 'USD' } } });
+  await createGoal({
+    ctx: ctx(),
+    input: { name: 'Purchase', revenue: { type: 'variable', value: 10, currency: 'USD' } },
+  });
   clock.set('2026-06-15T09:30:00Z');
   server = await startHttpServer((req, res) => {
     const path = new URL(req.url!, 'http://x').pathname;
@@ -79,7 +83,11 @@ describe('schedules: save and preview', () => {
     expect(await ledgerCount()).toBe(before);
     // 06:00 in Berlin (04:00 UTC) tomorrow: today's has passed.
     expect(schedule.nextRunAt.toISOString()).toBe('2026-06-16T04:00:00.000Z');
-    expect(scheduleView(schedule)).toMatchObject({ every: 'daily 06:00', timeZone: 'Europe/Berlin', paused: false });
+    expect(scheduleView(schedule)).toMatchObject({
+      every: 'daily 06:00',
+      timeZone: 'Europe/Berlin',
+      paused: false,
+    });
   });
 
   it('refuses to save a source it cannot read, saying why, and saves nothing', async () => {
@@ -87,14 +95,20 @@ describe('schedules: save and preview', () => {
       Number((await database.query<{ n: number }>(sql`select count(*)::int as n from schedules`))[0]!.n);
     const before = await count();
     await expect(add({ url: `${server.origin}/missing.csv` })).rejects.toThrow(/no file there \(HTTP 404\)/);
-    await expect(add({ url: `${server.origin}/private.csv`, username: 'ann', password: 'wrong' })).rejects.toThrow(
-      /refused the user name and password/,
+    await expect(
+      add({ url: `${server.origin}/private.csv`, username: 'ann', password: 'wrong' }),
+    ).rejects.toThrow(/refused the user name and password/);
+    await expect(add({ url: `${server.origin}/page.html` })).rejects.toThrow(
+      /refused as a whole: The file is a web page/,
     );
-    await expect(add({ url: `${server.origin}/page.html` })).rejects.toThrow(/refused as a whole: The file is a web page/);
     await expect(add({ every: 'daily 6pm' })).rejects.toThrow(/Unknown schedule "daily 6pm"/);
     await expect(add({ timeZone: 'Mars/Base' })).rejects.toThrow(/not an IANA time zone/);
     await expect(
-      addSchedule({ ctx: ctx(), deps: { ...deps, limits: { ...deps.limits, policy: { allowPrivate: false } } }, input: { name: 'ssrf', url: `${server.origin}/sheet.csv`, every: 'hourly' } }),
+      addSchedule({
+        ctx: ctx(),
+        deps: { ...deps, limits: { ...deps.limits, policy: { allowPrivate: false } } },
+        input: { name: 'ssrf', url: `${server.origin}/sheet.csv`, every: 'hourly' },
+      }),
     ).rejects.toThrow(/127\.0\.0\.1 is a loopback address/);
     expect(await count()).toBe(before);
     const { schedule } = await add();
@@ -102,8 +116,14 @@ describe('schedules: save and preview', () => {
   });
 
   it('stores the password encrypted and never shows it', async () => {
-    const { schedule } = await add({ url: `${server.origin}/private.csv`, username: 'ann', password: 'hunter2-secret' });
-    const [stored] = await database.query<Record<string, unknown>>(sql`select * from schedules where id = ${schedule.id}`);
+    const { schedule } = await add({
+      url: `${server.origin}/private.csv`,
+      username: 'ann',
+      password: 'hunter2-secret',
+    });
+    const [stored] = await database.query<Record<string, unknown>>(
+      sql`select * from schedules where id = ${schedule.id}`,
+    );
     expect(JSON.stringify(stored)).not.toContain('hunter2-secret');
     expect(String(stored!.secret_enc)).toMatch(/^v1:/);
     expect(JSON.stringify(scheduleView(schedule))).not.toContain('hunter2');
@@ -124,14 +144,24 @@ describe('schedules: runs', () => {
     expect(first.run.uploadId).toBe(first.upload!.id);
 
     clock.advance(60_000);
-    const again = await runSchedule({ ctx: ctx(), deps, schedule: await getSchedule({ ctx: ctx(), ref: schedule.id }), trigger: 'manual' });
+    const again = await runSchedule({
+      ctx: ctx(),
+      deps,
+      schedule: await getSchedule({ ctx: ctx(), ref: schedule.id }),
+      trigger: 'manual',
+    });
     expect(again.run.outcome).toBe('unchanged');
     expect(again.run.uploadId).toBeNull();
     expect(again.upload).toBeUndefined();
 
     sheet = csv(3, 100);
     clock.advance(60_000);
-    const grown = await runSchedule({ ctx: ctx(), deps, schedule: await getSchedule({ ctx: ctx(), ref: schedule.id }), trigger: 'manual' });
+    const grown = await runSchedule({
+      ctx: ctx(),
+      deps,
+      schedule: await getSchedule({ ctx: ctx(), ref: schedule.id }),
+      trigger: 'manual',
+    });
     expect(grown.run.outcome).toBe('imported');
     // Rows already in the ledger are duplicates, not errors.
     expect(grown.upload!.counts).toEqual({ duplicate: 2, queued: 1 });
@@ -157,14 +187,17 @@ describe('schedules: runs', () => {
     expect(ran[0]!.run).toMatchObject({ trigger: 'schedule', outcome: 'imported' });
     expect(ran[0]!.run.dueAt!.toISOString()).toBe('2026-06-15T10:00:00.000Z');
     expect(mine(await runDueSchedules({ ctx: ctx(), deps }))).toHaveLength(0);
-    expect((await getSchedule({ ctx: ctx(), ref: schedule.id })).nextRunAt.toISOString()).toBe('2026-06-15T14:00:00.000Z');
+    expect((await getSchedule({ ctx: ctx(), ref: schedule.id })).nextRunAt.toISOString()).toBe(
+      '2026-06-15T14:00:00.000Z',
+    );
     await removeSchedule({ ctx: ctx(), ref: schedule.id });
   });
 
   it('retries a failing source with backoff, shows its last error, and recovers', async () => {
     clock.set('2026-06-15T09:30:00Z');
     const { schedule } = await add({ every: 'daily 10:00' });
-    const due = async () => (await runDueSchedules({ ctx: ctx(), deps })).filter((r) => r.run.scheduleId === schedule.id);
+    const due = async () =>
+      (await runDueSchedules({ ctx: ctx(), deps })).filter((r) => r.run.scheduleId === schedule.id);
     const state = () => getSchedule({ ctx: ctx(), ref: schedule.id });
     sheetStatus = 503;
     clock.set('2026-06-15T10:00:00Z');
@@ -192,7 +225,8 @@ describe('schedules: runs', () => {
     const { schedule } = await add({ every: 'hourly' });
     await updateSchedule({ ctx: ctx(), ref: schedule.name, patch: { paused: true } });
     clock.set('2026-06-15T12:30:00Z');
-    const due = async () => (await runDueSchedules({ ctx: ctx(), deps })).filter((r) => r.run.scheduleId === schedule.id);
+    const due = async () =>
+      (await runDueSchedules({ ctx: ctx(), deps })).filter((r) => r.run.scheduleId === schedule.id);
     expect(await due()).toHaveLength(0);
     const resumed = await updateSchedule({ ctx: ctx(), ref: schedule.name, patch: { paused: false } });
     expect(resumed.nextRunAt.toISOString()).toBe('2026-06-15T13:00:00.000Z');

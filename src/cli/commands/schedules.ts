@@ -36,7 +36,8 @@ export const schedulesCommand: Command = {
     },
     adjustments: {
       type: 'boolean',
-      description: 'add: the file is an adjustments file (default: its header decides at add, then it must stay so)',
+      description:
+        'add: the file is an adjustments file (default: its header decides at add, then it must stay so)',
     },
     every: { type: 'string', value: 'SPEC', description: 'add: when it runs (see SPEC above)' },
     'time-zone': {
@@ -44,7 +45,10 @@ export const schedulesCommand: Command = {
       value: 'ZONE',
       description: 'add: the IANA zone SPEC is read in, e.g. Europe/Berlin (default UTC)',
     },
-    json: { type: 'boolean', description: 'add, run: the rows and a summary as JSON lines; list, history: JSON' },
+    json: {
+      type: 'boolean',
+      description: 'add, run: the rows and a summary as JSON lines; list, history: JSON',
+    },
   },
   details: `Adding is "save and preview": the file is fetched once and every row's outcome printed, as
 closeloop import --preview does; nothing is applied, and nothing is saved when the file cannot be read.
@@ -56,9 +60,13 @@ unless CLOSELOOP_ALLOW_PRIVATE_SOURCES allows them.`,
   async run({ values, positionals }) {
     const [sub, ref, ...extra] = positionals;
     const json = Boolean(values.json);
-    const [{ withDatabase }, s] = await Promise.all([import('../runtime.ts'), import('../../services/schedules.ts')]);
+    const [{ withDatabase }, s] = await Promise.all([
+      import('../runtime.ts'),
+      import('../../services/schedules.ts'),
+    ]);
     if (sub === 'add') {
-      if (ref !== undefined) throw new CliError(`schedules add takes no NAME argument: give --name.\n\nUsage: ${usage}`);
+      if (ref !== undefined)
+        throw new CliError(`schedules add takes no NAME argument: give --name.\n\nUsage: ${usage}`);
       const input = addInput(values);
       const { printUploadReport } = await import('../upload-report.ts');
       return withDatabase(async (ctx, config) => {
@@ -82,7 +90,9 @@ unless CLOSELOOP_ALLOW_PRIVATE_SOURCES allows them.`,
         const list = await s.listSchedules({ ctx });
         if (json) console.log(JSON.stringify({ schedules: list.map(s.scheduleView) }, null, 2));
         else if (list.length === 0)
-          console.log('No schedules. Add one with: closeloop schedules add --name NAME --url URL --every SPEC');
+          console.log(
+            'No schedules. Add one with: closeloop schedules add --name NAME --url URL --every SPEC',
+          );
         else for (const item of list) console.log(listLine(item));
         return 0;
       });
@@ -94,7 +104,9 @@ unless CLOSELOOP_ALLOW_PRIVATE_SOURCES allows them.`,
     return withDatabase(async (ctx, config) => {
       if (sub === 'pause' || sub === 'resume') {
         const schedule = await s.updateSchedule({ ctx, ref, patch: { paused: sub === 'pause' } });
-        console.log(`Schedule "${schedule.name}" ${sub === 'pause' ? 'paused' : `resumed: ${when(schedule)}`}.`);
+        console.log(
+          `Schedule "${schedule.name}" ${sub === 'pause' ? 'paused' : `resumed: ${when(schedule)}`}.`,
+        );
         return 0;
       }
       if (sub === 'remove') {
@@ -104,7 +116,10 @@ unless CLOSELOOP_ALLOW_PRIVATE_SOURCES allows them.`,
       }
       if (sub === 'history') {
         const { schedule, runs } = await s.scheduleHistory({ ctx, ref });
-        if (json) console.log(JSON.stringify({ schedule: s.scheduleView(schedule), runs: runs.map(s.runView) }, null, 2));
+        if (json)
+          console.log(
+            JSON.stringify({ schedule: s.scheduleView(schedule), runs: runs.map(s.runView) }, null, 2),
+          );
         else if (runs.length === 0) console.log(`"${schedule.name}" has not run yet: ${when(schedule)}.`);
         else for (const run of runs) console.log(historyLine(run));
         return 0;
@@ -119,10 +134,24 @@ unless CLOSELOOP_ALLOW_PRIVATE_SOURCES allows them.`,
       const { run, upload } = await runSchedule({ ctx, deps, schedule, trigger: 'manual' });
       const summary = { schedule: schedule.name, runId: run.id, outcome: run.outcome };
       if (run.outcome === 'imported' && upload)
-        return printUploadReport({ ctx, upload, label: schedule.url, json, preview: false, kindDetected: false, summary });
+        return printUploadReport({
+          ctx,
+          upload,
+          label: schedule.url,
+          json,
+          preview: false,
+          kindDetected: false,
+          summary,
+        });
       if (json)
         console.log(
-          JSON.stringify({ summary: true, ...summary, uploadId: run.uploadId, bytes: run.bytes, error: run.error }),
+          JSON.stringify({
+            summary: true,
+            ...summary,
+            uploadId: run.uploadId,
+            bytes: run.bytes,
+            error: run.error,
+          }),
         );
       if (run.outcome === 'unchanged') {
         if (!json)
@@ -158,7 +187,9 @@ function addInput(values: Record<string, string | boolean | undefined>) {
     try {
       privateKey = readFileSync(keyFile, 'utf8');
     } catch (err) {
-      throw new CliError(`--private-key ${keyFile}: cannot read it (${(err as NodeJS.ErrnoException).code}).`);
+      throw new CliError(
+        `--private-key ${keyFile}: cannot read it (${(err as NodeJS.ErrnoException).code}).`,
+      );
     }
   }
   return {

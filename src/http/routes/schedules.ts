@@ -62,7 +62,11 @@ export function scheduleRoutes(ctx: ServiceContext, deps: ScheduleDeps) {
     })
     .get('/:ref/runs', async (c) => {
       const { limit } = queryParams(c, { limit: wholeNumber(1, 500) });
-      const { schedule, runs } = await scheduleHistory({ ctx, ref: scheduleRef(c), ...(limit ? { limit } : {}) });
+      const { schedule, runs } = await scheduleHistory({
+        ctx,
+        ref: scheduleRef(c),
+        ...(limit ? { limit } : {}),
+      });
       return c.json({ schedule: scheduleView(schedule), runs: runs.map(runView) });
     });
 }

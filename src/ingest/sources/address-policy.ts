@@ -51,7 +51,11 @@ export function unwrapAddress(address: string): { address: string; type: 'ipv4' 
     const head = bytes.subarray(0, 12);
     const mapped = head.subarray(0, 10).every((b) => b === 0) && head[10] === 0xff && head[11] === 0xff;
     const nat64 =
-      bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && head.subarray(4).every((b) => b === 0);
+      bytes[0] === 0x00 &&
+      bytes[1] === 0x64 &&
+      bytes[2] === 0xff &&
+      bytes[3] === 0x9b &&
+      head.subarray(4).every((b) => b === 0);
     if (mapped || nat64) return { address: [...bytes.subarray(12)].join('.'), type: 'ipv4' };
   }
   return { address, type: 'ipv6' };

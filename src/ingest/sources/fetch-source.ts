@@ -15,13 +15,26 @@ export function parseSourceUrl(text: string): { url: URL; username?: string; pas
   try {
     url = new URL(text.trim());
   } catch {
-    throw new SourceError('bad_url', `"${text}" is not a URL. Write one like https://example.com/conversions.csv or sftp://files.example.com/out/conversions.csv.`);
+    throw new SourceError(
+      'bad_url',
+      `"${text}" is not a URL. Write one like https://example.com/conversions.csv or sftp://files.example.com/out/conversions.csv.`,
+    );
   }
   if (!sourceSchemes.includes(url.protocol as never))
-    throw new SourceError('bad_url', `${url.protocol.replace(/:$/, '')} URLs are not supported: use https, http, sftp, ftp or ftps.`);
+    throw new SourceError(
+      'bad_url',
+      `${url.protocol.replace(/:$/, '')} URLs are not supported: use https, http, sftp, ftp or ftps.`,
+    );
   if (!url.hostname) throw new SourceError('bad_url', `"${text}" has no host.`);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:' && (url.pathname === '' || url.pathname.endsWith('/')))
-    throw new SourceError('bad_url', `${url.protocol}//${url.host}${url.pathname}: give the path of a file, not a folder.`);
+  if (
+    url.protocol !== 'https:' &&
+    url.protocol !== 'http:' &&
+    (url.pathname === '' || url.pathname.endsWith('/'))
+  )
+    throw new SourceError(
+      'bad_url',
+      `${url.protocol}//${url.host}${url.pathname}: give the path of a file, not a folder.`,
+    );
   const username = url.username ? decodeURIComponent(url.username) : undefined;
   const password = url.password ? decodeURIComponent(url.password) : undefined;
   url.username = '';
@@ -31,7 +44,11 @@ export function parseSourceUrl(text: string): { url: URL; username?: string; pas
 }
 
 /** Download the file at `url` with the protocol its scheme names, within `limits`. */
-export function fetchSource(url: URL, credentials: SourceCredentials, limits: FetchLimits): Promise<FetchedFile> {
+export function fetchSource(
+  url: URL,
+  credentials: SourceCredentials,
+  limits: FetchLimits,
+): Promise<FetchedFile> {
   switch (url.protocol) {
     case 'https:':
     case 'http:':
@@ -42,6 +59,9 @@ export function fetchSource(url: URL, credentials: SourceCredentials, limits: Fe
     case 'ftps:':
       return fetchFtp(url, credentials, limits);
     default:
-      throw new SourceError('bad_url', `${url.protocol} URLs are not supported: use https, http, sftp, ftp or ftps.`);
+      throw new SourceError(
+        'bad_url',
+        `${url.protocol} URLs are not supported: use https, http, sftp, ftp or ftps.`,
+      );
   }
 }

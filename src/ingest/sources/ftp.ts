@@ -1,5 +1,5 @@
-import { Writable } from 'node:stream';
 import { isIP } from 'node:net';
+import { Writable } from 'node:stream';
 import { checkServerIdentity } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
 import { resolveAllowed } from './guarded-lookup.ts';
@@ -20,7 +20,11 @@ import {
  * control connection's address only (a PASV reply naming another host is refused), so the check holds
  * for them too. Without a user name the login is anonymous.
  */
-export async function fetchFtp(url: URL, credentials: SourceCredentials, limits: FetchLimits): Promise<FetchedFile> {
+export async function fetchFtp(
+  url: URL,
+  credentials: SourceCredentials,
+  limits: FetchLimits,
+): Promise<FetchedFile> {
   const where = shownUrl(url);
   const path = decodeURIComponent(url.pathname);
   const secure = url.protocol === 'ftps:';
@@ -80,13 +84,25 @@ function ftpError(err: unknown, where: string, stage: 'login' | 'file'): SourceE
   if (err instanceof SourceError) return err;
   if (err instanceof FTPError) {
     if (err.code === 530)
-      return new SourceError('login_failed', `${where}: login failed: the server refused the user name and password (FTP 530). Check them.`);
+      return new SourceError(
+        'login_failed',
+        `${where}: login failed: the server refused the user name and password (FTP 530). Check them.`,
+      );
     if (err.code === 550 && stage === 'file')
-      return new SourceError('not_found', `${where}: no such file, or the user may not read it (FTP 550). Check the path.`);
-    return new SourceError('protocol', `${where}: the FTP server answered ${err.code}: ${err.message.replace(/^\d+\s*/, '')}`);
+      return new SourceError(
+        'not_found',
+        `${where}: no such file, or the user may not read it (FTP 550). Check the path.`,
+      );
+    return new SourceError(
+      'protocol',
+      `${where}: the FTP server answered ${err.code}: ${err.message.replace(/^\d+\s*/, '')}`,
+    );
   }
   const message = (err as Error).message ?? '';
   if (/timeout/i.test(message))
-    return new SourceError('timeout', `${where}: the FTP server stopped answering. Check that it is up; closeloop tries again later.`);
+    return new SourceError(
+      'timeout',
+      `${where}: the FTP server stopped answering. Check that it is up; closeloop tries again later.`,
+    );
   return networkError(err, where);
 }

@@ -3,7 +3,11 @@ import { isIP } from 'node:net';
 import { type AddressPolicy, addressRefusal } from './address-policy.ts';
 import { networkError, SourceError } from './source-error.ts';
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 /**
  * A `lookup` for node's net, tls and http: resolves as dns.lookup does, then keeps only the addresses
@@ -13,7 +17,10 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  */
 export function guardedLookup(policy: AddressPolicy) {
   return function lookup(hostname: string, options: unknown, callback: LookupCallback): void {
-    const opts = (typeof options === 'object' && options ? options : {}) as { family?: number; all?: boolean };
+    const opts = (typeof options === 'object' && options ? options : {}) as {
+      family?: number;
+      all?: boolean;
+    };
     dnsLookup(hostname, { family: opts.family ?? 0, all: true }, (err, addresses) => {
       if (err) return callback(err, '');
       const allowed = addresses.filter((a) => addressRefusal(policy, a.address, hostname) === undefined);

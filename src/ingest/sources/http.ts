@@ -20,7 +20,11 @@ import {
  * pause, one on the whole download, and the size limit counted as the body streams (a Content-Length
  * over it is refused before reading).
  */
-export async function fetchHttp(url: URL, credentials: SourceCredentials, limits: FetchLimits): Promise<FetchedFile> {
+export async function fetchHttp(
+  url: URL,
+  credentials: SourceCredentials,
+  limits: FetchLimits,
+): Promise<FetchedFile> {
   const maxRedirects = limits.maxRedirects ?? defaultMaxRedirects;
   const deadline = AbortSignal.timeout(limits.totalTimeoutMs ?? defaultTotalTimeoutMs);
   let current = url;
@@ -38,7 +42,10 @@ export async function fetchHttp(url: URL, credentials: SourceCredentials, limits
         );
       const next = new URL(response.headers.location, current);
       if (next.protocol !== 'http:' && next.protocol !== 'https:')
-        throw new SourceError('bad_url', `${where} redirects to ${next.protocol} URL, which closeloop does not follow.`);
+        throw new SourceError(
+          'bad_url',
+          `${where} redirects to ${next.protocol} URL, which closeloop does not follow.`,
+        );
       current = next;
       continue;
     }
@@ -67,7 +74,10 @@ function statusError(status: number, where: string, withCredentials: boolean): S
       `${where}: access is forbidden (HTTP 403). For a Google Sheet, publish it to the web (File › Share › Publish to web) and use that link.`,
     );
   if (status === 404 || status === 410)
-    return new SourceError('not_found', `${where}: no file there (HTTP ${status}). Check the path in the URL.`);
+    return new SourceError(
+      'not_found',
+      `${where}: no file there (HTTP ${status}). Check the path in the URL.`,
+    );
   return new SourceError(
     'http_error',
     `${where}: the server answered HTTP ${status} instead of the file.${status >= 500 ? ' It may be down; closeloop tries again later.' : ''}`,
@@ -124,10 +134,18 @@ function timeoutError(where: string, limits: FetchLimits): SourceError {
   );
 }
 
-function deadlineError(err: unknown, deadline: AbortSignal, where: string, limits: FetchLimits): SourceError | undefined {
+function deadlineError(
+  err: unknown,
+  deadline: AbortSignal,
+  where: string,
+  limits: FetchLimits,
+): SourceError | undefined {
   if (!deadline.aborted || err instanceof SourceError) return undefined;
   const total = Math.round((limits.totalTimeoutMs ?? defaultTotalTimeoutMs) / 1000);
-  return new SourceError('timeout', `${where}: the download took longer than ${total} s. Check the server, or make the file smaller.`);
+  return new SourceError(
+    'timeout',
+    `${where}: the download took longer than ${total} s. Check the server, or make the file smaller.`,
+  );
 }
 
 async function readBody(response: IncomingMessage, where: string, maxBytes: number): Promise<Buffer> {
@@ -156,7 +174,8 @@ async function readBody(response: IncomingMessage, where: string, maxBytes: numb
     throw networkError(err, where);
   }
   // The connection closed before the announced length arrived: a cut-off file, never a short import.
-  if (!response.complete || (Number.isFinite(declared) && size < declared)) throw truncated(where, size, declared);
+  if (!response.complete || (Number.isFinite(declared) && size < declared))
+    throw truncated(where, size, declared);
   return Buffer.concat(chunks);
 }
 

@@ -18,16 +18,26 @@ import {
  * given the one seen before (`limits.hostKey`), another key is refused as SSH clients refuse a changed
  * known host.
  */
-export async function fetchSftp(url: URL, credentials: SourceCredentials, limits: FetchLimits): Promise<FetchedFile> {
+export async function fetchSftp(
+  url: URL,
+  credentials: SourceCredentials,
+  limits: FetchLimits,
+): Promise<FetchedFile> {
   const where = shownUrl(url);
   const path = decodeURIComponent(url.pathname);
   if (!credentials.username)
-    throw new SourceError('login_failed', `${where}: SFTP needs a user name: give --username (or put it in the URL).`);
+    throw new SourceError(
+      'login_failed',
+      `${where}: SFTP needs a user name: give --username (or put it in the URL).`,
+    );
   const host = await resolveAllowed(limits.policy, url.hostname, where);
   const client = new SftpClient('closeloop');
   let seenKey: string | undefined;
   const timeoutMs = limits.timeoutMs ?? defaultTimeoutMs;
-  const timer = setTimeout(() => void client.end().catch(() => {}), limits.totalTimeoutMs ?? defaultTotalTimeoutMs);
+  const timer = setTimeout(
+    () => void client.end().catch(() => {}),
+    limits.totalTimeoutMs ?? defaultTotalTimeoutMs,
+  );
   try {
     try {
       await client.connect({
@@ -35,7 +45,9 @@ export async function fetchSftp(url: URL, credentials: SourceCredentials, limits
         port: url.port ? Number(url.port) : 22,
         username: credentials.username,
         ...(credentials.privateKey ? { privateKey: credentials.privateKey } : {}),
-        ...(credentials.password !== undefined && !credentials.privateKey ? { password: credentials.password } : {}),
+        ...(credentials.password !== undefined && !credentials.privateKey
+          ? { password: credentials.password }
+          : {}),
         readyTimeout: timeoutMs,
         // Keys only as the user gave them: no agent, no keyboard-interactive prompts.
         tryKeyboard: false,
@@ -62,7 +74,12 @@ export async function fetchSftp(url: URL, credentials: SourceCredentials, limits
   }
 }
 
-function connectError(err: unknown, where: string, limits: FetchLimits, seenKey: string | undefined): SourceError {
+function connectError(
+  err: unknown,
+  where: string,
+  limits: FetchLimits,
+  seenKey: string | undefined,
+): SourceError {
   if (err instanceof SourceError) return err;
   const message = (err as Error).message ?? '';
   if (limits.hostKey !== undefined && seenKey !== undefined && seenKey !== limits.hostKey)
@@ -76,19 +93,31 @@ function connectError(err: unknown, where: string, limits: FetchLimits, seenKey:
       `${where}: login failed: the server refused the user name and ${/privateKey|key/i.test(message) ? 'key' : 'password or key'}. Check them.`,
     );
   if (/timed out/i.test(message))
-    return new SourceError('timeout', `${where}: the SSH server did not answer in time. Check the host and port.`);
+    return new SourceError(
+      'timeout',
+      `${where}: the SSH server did not answer in time. Check the host and port.`,
+    );
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ECONNREFUSED' || /refused/i.test(message))
-    return new SourceError('refused', `${where}: the connection was refused (no SSH server on that port). Check the host and port.`);
+    return new SourceError(
+      'refused',
+      `${where}: the connection was refused (no SSH server on that port). Check the host and port.`,
+    );
   if (/Cannot parse privateKey|Unsupported key format|privateKey/i.test(message))
-    return new SourceError('login_failed', `${where}: the private key cannot be read (${message}). Give an OpenSSH or PEM key without a passphrase.`);
+    return new SourceError(
+      'login_failed',
+      `${where}: the private key cannot be read (${message}). Give an OpenSSH or PEM key without a passphrase.`,
+    );
   return networkError(err, where);
 }
 
 function fileError(err: unknown, where: string): SourceError {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOENT' || Number(e.code) === 2 || /no such file/i.test(e.message))
-    return new SourceError('not_found', `${where}: no such file on the server. Check the path (it is taken from the server's root, or from the user's home when relative).`);
+    return new SourceError(
+      'not_found',
+      `${where}: no such file on the server. Check the path (it is taken from the server's root, or from the user's home when relative).`,
+    );
   if (e.code === 'EACCES' || Number(e.code) === 3 || /permission denied/i.test(e.message))
     return new SourceError('forbidden', `${where}: the user may not read that file (permission denied).`);
   return networkError(err, where);
@@ -108,7 +137,10 @@ export async function readLimited(
   const arm = () => {
     clearTimeout(idle);
     idle = setTimeout(
-      () => readable.destroy(new SourceError('timeout', `${where}: the transfer stalled for ${Math.round(idleMs / 1000)} s.`)),
+      () =>
+        readable.destroy(
+          new SourceError('timeout', `${where}: the transfer stalled for ${Math.round(idleMs / 1000)} s.`),
+        ),
       idleMs,
     );
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addressRefusal, nonPublicKind, parseCidr } from '../../../src/ingest/sources/address-policy.ts';
 import { loadConfig } from '../../../src/config.ts';
+import { addressRefusal, nonPublicKind, parseCidr } from '../../../src/ingest/sources/address-policy.ts';
 
 describe('the SSRF guard: which addresses a source may reach', () => {
   it('names every kind of non-public address, IPv4 and IPv6', () => {
@@ -47,10 +47,9 @@ describe('the SSRF guard: which addresses a source may reach', () => {
   it('reads CLOSELOOP_ALLOW_PRIVATE_SOURCES: off by default, 1, or CIDRs; a bad one names the variable', () => {
     expect(loadConfig({}).allowPrivateSources).toBe(false);
     expect(loadConfig({ CLOSELOOP_ALLOW_PRIVATE_SOURCES: '1' }).allowPrivateSources).toBe(true);
-    expect(loadConfig({ CLOSELOOP_ALLOW_PRIVATE_SOURCES: '10.0.0.0/8, 192.168.1.7' }).allowPrivateSources).toEqual([
-      '10.0.0.0/8',
-      '192.168.1.7',
-    ]);
+    expect(
+      loadConfig({ CLOSELOOP_ALLOW_PRIVATE_SOURCES: '10.0.0.0/8, 192.168.1.7' }).allowPrivateSources,
+    ).toEqual(['10.0.0.0/8', '192.168.1.7']);
     expect(() => loadConfig({ CLOSELOOP_ALLOW_PRIVATE_SOURCES: '10.0.0.0/33' })).toThrow(
       /CLOSELOOP_ALLOW_PRIVATE_SOURCES: 1 \(allow every address\).*cannot read "10\.0\.0\.0\/33"/,
     );

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSource, parseSourceUrl } from '../../../src/ingest/sources/fetch-source.ts';
 import { SourceError } from '../../../src/ingest/sources/source-error.ts';
 import type { FetchLimits } from '../../../src/ingest/sources/types.ts';
-import { hasBasicAuth, selfSignedCert, startHttpServer, type TestServer } from '../../helpers/source-servers.ts';
+import {
+  hasBasicAuth,
+  selfSignedCert,
+  startHttpServer,
+  type TestServer,
+} from '../../helpers/source-servers.ts';
 
 const body = 'Microsoft Click ID,Conversion Name,Conversion Time\n';
 const open: FetchLimits = { policy: { allowPrivate: true }, maxBytes: 1024 * 1024, timeoutMs: 2000 };
@@ -40,8 +45,7 @@ describe('HTTP and HTTPS sources', () => {
       if (path === '/forbidden.csv') return res.writeHead(403).end();
       if (path === '/broken') return res.writeHead(500).end();
       if (path === '/redirect') return res.writeHead(302, { location: '/file.csv' }).end();
-      if (path === '/redirect-auth')
-        return res.writeHead(302, { location: `${other.origin}/echo` }).end();
+      if (path === '/redirect-auth') return res.writeHead(302, { location: `${other.origin}/echo` }).end();
       if (path === '/redirect-private') return res.writeHead(302, { location: `${other.origin}/` }).end();
       if (path === '/loop') return res.writeHead(302, { location: '/loop' }).end();
       if (path === '/slow') {
@@ -90,7 +94,11 @@ describe('HTTP and HTTPS sources', () => {
     const plain = await fetchSource(new URL(`${http.origin}/file.csv`), {}, open);
     expect(plain.bytes.toString()).toBe(body);
     expect(plain.filename).toBe('file.csv');
-    const secure = await fetchSource(new URL(`https://localhost:${https.port}/file.csv`), {}, { ...open, ca: cert.cert });
+    const secure = await fetchSource(
+      new URL(`https://localhost:${https.port}/file.csv`),
+      {},
+      { ...open, ca: cert.cert },
+    );
     expect(secure.bytes.toString()).toBe(body);
   });
 
@@ -101,7 +109,11 @@ describe('HTTP and HTTPS sources', () => {
   });
 
   it('sends basic authentication; a wrong password is a 401 that says so', async () => {
-    const ok = await fetchSource(new URL(`${http.origin}/auth.csv`), { username: 'ann', password: 's3cret' }, open);
+    const ok = await fetchSource(
+      new URL(`${http.origin}/auth.csv`),
+      { username: 'ann', password: 's3cret' },
+      open,
+    );
     expect(ok.bytes.toString()).toBe(body);
     const wrong = await failure(`${http.origin}/auth.csv`, open, { username: 'ann', password: 'nope' });
     expect(wrong.failure).toBe('unauthorized');
@@ -111,7 +123,9 @@ describe('HTTP and HTTPS sources', () => {
   });
 
   it('says 403, 404 and 5xx in words', async () => {
-    expect((await failure(`${http.origin}/forbidden.csv`)).message).toMatch(/forbidden \(HTTP 403\).*Publish to web/);
+    expect((await failure(`${http.origin}/forbidden.csv`)).message).toMatch(
+      /forbidden \(HTTP 403\).*Publish to web/,
+    );
     const missing = await failure(`${http.origin}/missing.csv`);
     expect(missing.failure).toBe('not_found');
     expect(missing.message).toMatch(/no file there \(HTTP 404\)/);

@@ -13,7 +13,11 @@ import {
 const body = 'Microsoft Click ID,Conversion Name,Conversion Time\n';
 const open: FetchLimits = { policy: { allowPrivate: true }, maxBytes: 1024 * 1024, timeoutMs: 3000 };
 
-async function failure(url: string, credentials: SourceCredentials, limits: FetchLimits = open): Promise<SourceError> {
+async function failure(
+  url: string,
+  credentials: SourceCredentials,
+  limits: FetchLimits = open,
+): Promise<SourceError> {
   const err = await fetchSource(new URL(url), credentials, limits).then(
     () => undefined,
     (e: unknown) => e,
@@ -98,11 +102,10 @@ describe('FTP and FTPS sources', () => {
     const creds = { username: 'ann', password: 's3cret' };
     const plain = await fetchSource(new URL(`${ftp.origin}/out/conversions.csv`), creds, open);
     expect(plain.bytes.toString()).toBe(body);
-    const secure = await fetchSource(
-      new URL(`ftps://localhost:${ftps.port}/out/conversions.csv`),
-      creds,
-      { ...open, ca: cert.cert },
-    );
+    const secure = await fetchSource(new URL(`ftps://localhost:${ftps.port}/out/conversions.csv`), creds, {
+      ...open,
+      ca: cert.cert,
+    });
     expect(secure.bytes.toString()).toBe(body);
   });
 
