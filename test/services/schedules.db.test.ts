@@ -220,6 +220,22 @@ describe('schedules: runs', () => {
     await removeSchedule({ ctx: ctx(), ref: schedule.id });
   });
 
+  it('records a run left running by a process that stopped as interrupted', async () => {
+    clock.set('2026-06-15T09:30:00Z');
+    const { schedule } = await add({ every: 'daily 23:00' });
+    await database.query(
+      sql`insert into schedule_runs (schedule_id, trigger, started_at, outcome) values (${schedule.id}, 'schedule', ${'2026-06-15T07:00:00Z'}, 'running'), (${schedule.id}, 'manual', ${'2026-06-15T09:00:00Z'}, 'running')`,
+    );
+    await runDueSchedules({ ctx: ctx(), deps });
+    const { runs } = await scheduleHistory({ ctx: ctx(), ref: schedule.id });
+    // The one started 2.5 hours ago is over; the one of 30 minutes ago may still be running.
+    expect(runs.map((r) => [r.trigger, r.outcome, r.errorCode])).toEqual([
+      ['manual', 'running', null],
+      ['schedule', 'failed', 'interrupted'],
+    ]);
+    await removeSchedule({ ctx: ctx(), ref: schedule.id });
+  });
+
   it('skips a paused schedule; resuming counts from now; removing keeps the uploads', async () => {
     clock.set('2026-06-15T09:30:00Z');
     const { schedule } = await add({ every: 'hourly' });
