@@ -36,6 +36,7 @@ const committed: [tag: string, when: number, sha256: string][] = [
     'f1b55ea3b548de4b61259fddaf92958a77122be2798f3df0f23434b05f1d5543',
   ],
   ['0006_crm_connectors', 1796047440587, '947479affa44b5297624550ef58d42b091acf7f70aeb8eed35a0202939684203'],
+  ['0007_schedules', 1796047845307, '17056270f55b2329e3e930507c30147b3d3c3b1b94f8a09753a8fd668346dc52'],
 ];
 
 interface Journal {
