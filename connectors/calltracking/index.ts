@@ -1,5 +1,7 @@
 import { avanser } from './avanser.ts';
+import { calltrackingmetrics } from './calltrackingmetrics.ts';
 import { dialogtech } from './dialogtech.ts';
+import { generic } from './generic.ts';
 import { infinity } from './infinity.ts';
 import { invoca } from './invoca.ts';
 import { responsetap } from './responsetap.ts';
@@ -14,7 +16,9 @@ export const callAdapters: Record<string, CallAdapter> = {
   // One line per provider, in alphabetical order:
   // avanser, calltrackingmetrics, dialogtech, generic, infinity, invoca, responsetap, wildjar
   avanser,
+  calltrackingmetrics,
   dialogtech,
+  generic,
   infinity,
   invoca,
   responsetap,

@@ -30,6 +30,8 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { statusRoutes } from './routes/status.ts';
 import { submissionRoutes } from './routes/submissions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
+import { webhookSourceRoutes } from './routes/webhook-sources.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { createSnippetRoutes } from './snippet.ts';
 
 export interface AppDeps {
@@ -59,6 +61,8 @@ export interface AppDeps {
   dealSources?: DealSourceFactory;
   /** The secrets key and download limits of scheduled imports; without them /api/v1/schedules is absent. */
   schedules?: ScheduleDeps;
+  /** Call-tracking webhooks (/webhooks/<provider>/:id and /api/v1/webhooks): their secrets' key. Without it they are not mounted. */
+  webhooks?: { secrets: Secrets; publicUrl: string; onStored?: () => void };
 }
 
 /** Clients may retry a 503 database_unavailable after this many seconds (PostgreSQL reconnects, PGlite reopens). */
@@ -80,6 +84,7 @@ export function createApp({
   secrets,
   dealSources,
   schedules,
+  webhooks,
 }: AppDeps) {
   const app = new Hono();
   // First, so that every line logged while serving a request, errors included, carries its id.
@@ -119,6 +124,8 @@ export function createApp({
   // Authenticated by its signature (before the body is parsed), not by the API key.
   const crm = secrets ? { secrets, log, ...(dealSources ? { sources: dealSources } : {}) } : undefined;
   if (crm) app.route('/webhooks/hubspot', hubspotWebhookRoutes(ctx, crm));
+  // Outside the API key: each provider authenticates with its source's own secret.
+  if (webhooks) app.route('/', webhookRoutes({ ctx, log, ...webhooks }));
 
   const api = new Hono();
   // The key first: nothing of a body is read for a caller without one. Then every body is counted as it
@@ -135,6 +142,7 @@ export function createApp({
   api.route('/', diagnosticsRoutes(ctx, clientFor));
   if (crm) api.route('/connectors', connectorRoutes(ctx, crm));
   if (schedules) api.route('/schedules', scheduleRoutes(ctx, schedules));
+  if (webhooks) api.route('/webhooks', webhookSourceRoutes(ctx, webhooks.secrets, webhooks.publicUrl));
   app.route('/api/v1', api);
   return app;
 }

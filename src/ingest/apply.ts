@@ -136,8 +136,8 @@ const ledger = {
  */
 async function insertLedgerRows(kind: 'conversions' | 'adjustments', t: Target) {
   const { database, uploadId, customerId, now, source, word } = t;
-  // A CRM page's rows get their deal's reference right after, in the same transaction (services/connector-sync.ts).
-  const sourceRef = sql`${source === 'file' ? 'upload:' : `${source}:`}::text || u.upload_id || ':' || lower(${word}::text) || ':' || u.row`;
+  // A source that knows each row's origin (a call's provider and id) staged it; else the upload's row.
+  const sourceRef = sql`coalesce(u.source_ref, ${source === 'file' ? 'upload:' : `${source}:`}::text || u.upload_id || ':' || lower(${word}::text) || ':' || u.row)`;
   const common = sql`${source}, ${sourceRef}, u.upload_id, u.row, ${ts(now)}, ${ts(now)}`;
   if (kind === 'conversions')
     await database.query(sql`

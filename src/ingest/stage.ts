@@ -20,7 +20,7 @@ const analyzeThreshold = 2000;
 /** Rows are written in chunks of this many (about 1 MB), so memory stays flat whatever the upload size. */
 const chunkRows = 5000;
 
-export type UploadSource = 'file' | 'api' | 'crm';
+export type UploadSource = Upload['source'];
 export const rowWord = (source: UploadSource): RowWord => (source === 'file' ? 'Row' : 'Item');
 
 /**
@@ -69,6 +69,7 @@ export function checkedToRow(uploadId: string, row: number, checked: CheckedRow)
     adjustmentType: checked.adjustmentType ?? null,
     adjustmentTime: checked.adjustmentTime ?? null,
     heldUntil: checked.heldUntil ?? null,
+    sourceRef: null,
   };
 }
 
@@ -92,6 +93,7 @@ const stagedColumns = [
   ['adjustment_type', 'text'],
   ['adjustment_time', 'timestamptz'],
   ['held_until', 'timestamptz'],
+  ['source_ref', 'text'],
 ] as const;
 const columnList = sql.raw(stagedColumns.map(([name]) => name).join(', '));
 
@@ -182,6 +184,7 @@ export function rowWriter(ctx: ServiceContext, uploadId: string) {
         row.adjustmentType,
         row.adjustmentTime,
         row.heldUntil,
+        row.sourceRef,
       ];
       for (let i = 0; i < values.length; i++) columns[i]!.push(text(values[i]));
       if (++size >= chunkRows) await send();

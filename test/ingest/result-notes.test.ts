@@ -22,6 +22,7 @@ const row = (over: Partial<UploadRow> = {}): UploadRow => ({
   hashedPhone: null,
   adjustmentType: null,
   adjustmentTime: null,
+  sourceRef: null,
   heldUntil: new Date('2026-06-01T11:34:00Z'),
   conversionId: null,
   ...over,

@@ -29,6 +29,7 @@ export const serveCommand: Command = {
       { startConnectorSync },
       { scheduleDeps },
       { startScheduleRunner },
+      { startWebhookProcessing, startCallPolling },
     ] = await Promise.all([
       import('@hono/node-server'),
       import('../../db/client.ts'),
@@ -42,6 +43,7 @@ export const serveCommand: Command = {
       import('../../services/connector-schedule.ts'),
       import('../../services/schedules.ts'),
       import('../../services/schedule-runner.ts'),
+      import('../../services/webhook-runner.ts'),
     ]);
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
@@ -62,6 +64,10 @@ export const serveCommand: Command = {
     const sending = await openSending(ctx, config, log);
     const schedules = await scheduleDeps(config);
     const target = sending.dryRun ? ('emulator' as const) : ('microsoft' as const);
+    // Call-tracking webhooks: received calls become conversions in the background; polled providers are read.
+    const calls = new AbortController();
+    const processing = startWebhookProcessing({ ctx, log, signal: calls.signal });
+    startCallPolling({ ctx, secrets: sending.secrets, log, signal: calls.signal, onPolled: processing.wake });
     const app = createApp({
       ctx,
       log,
@@ -74,6 +80,11 @@ export const serveCommand: Command = {
       ...(config.adminPassword ? { adminPassword: config.adminPassword } : {}),
       secrets: sending.secrets,
       schedules,
+      webhooks: {
+        secrets: sending.secrets,
+        publicUrl: process.env.CLOSELOOP_PUBLIC_URL ?? `http://localhost:${config.port}`,
+        onStored: processing.wake,
+      },
     });
     const submitting = new AbortController();
     const submitterDone = sending.submitter.run(submitting.signal);
@@ -127,11 +138,13 @@ export const serveCommand: Command = {
         clearInterval(timer);
         clearInterval(taggingTimer);
         submitting.abort();
+        calls.abort();
         server.close(async () => {
           // The call in flight finishes and is recorded; nothing new is claimed.
           await submitterDone.catch(() => {});
           await connectorSync;
           await schedulerDone;
+          await processing.done.catch(() => {});
           database.close().then(
             () => resolve(0),
             () => resolve(1),

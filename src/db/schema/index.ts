@@ -13,3 +13,5 @@ export * from './schedules.ts';
 export * from './submissions.ts';
 export * from './upload-rows.ts';
 export * from './uploads.ts';
+export * from './webhook-events.ts';
+export * from './webhook-sources.ts';

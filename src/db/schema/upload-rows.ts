@@ -28,6 +28,8 @@ export const uploadRows = pgTable(
     clickTime: timestamp('click_time', { withTimezone: true }),
     value: numeric('value', { precision: 15, scale: 3 }),
     currency: text('currency'),
+    /** The row's origin for sources that know it per row (a call: "call:<provider>:<call id>"); null: the upload's. */
+    sourceRef: text('source_ref'),
     hashedEmail: text('hashed_email'),
     hashedPhone: text('hashed_phone'),
     adjustmentType: text('adjustment_type', { enum: ['restate', 'retract'] }),

@@ -5,8 +5,8 @@ export const uploads = pgTable('uploads', {
   id: uuid('id').primaryKey().defaultRandom(),
   customerId: text('customer_id').notNull().default('default'),
   kind: text('kind', { enum: ['conversions', 'adjustments'] }).notNull(),
-  /** 'file' for uploaded or scheduled files; 'api' for a batch posted to the JSON API; 'crm' for a page of a CRM sync. */
-  source: text('source', { enum: ['file', 'api', 'crm'] })
+  /** 'file' for uploaded or scheduled files; 'api' for a batch posted to the JSON API; 'crm', 'call' for connectors and call webhooks. */
+  source: text('source', { enum: ['file', 'api', 'crm', 'call'] })
     .notNull()
     .default('file'),
   filename: text('filename').notNull(),
