@@ -100,6 +100,11 @@ export const commands: { name: string; summary: string; load: () => Promise<Comm
     load: async () => (await import('./commands/accounts.ts')).accountsCommand,
   },
   {
+    name: 'webhooks',
+    summary: 'Receive calls from call-tracking providers: add, list and remove sources, see their events.',
+    load: async () => (await import('./commands/webhooks.ts')).webhooksCommand,
+  },
+  {
     name: 'auth',
     summary: 'Sign in to Microsoft Advertising (OAuth consent) and store the refresh token.',
     load: async () => (await import('./commands/auth.ts')).authCommand,

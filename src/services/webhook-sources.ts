@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { genericField, genericKeys } from '../../connectors/calltracking/generic.ts';
 import { callAdapters } from '../../connectors/calltracking/index.ts';
 import { type WebhookEvent, type WebhookSource, webhookEvents, webhookSources } from '../db/schema/index.ts';
 import { closest as closestName } from '../domain/closest.ts';
@@ -117,6 +118,19 @@ function checkedSettings(input: z.output<typeof webhookSourcePatch>, provider: s
     const c = parseCurrency(input.currency);
     if (!c.ok) throw new AppError('validation_failed', `currency: ${c.message}`);
     input.currency = c.value;
+  }
+  if (input.fields) {
+    const fields: Record<string, string> = {};
+    for (const [name, param] of Object.entries(input.fields)) {
+      const field = genericField(name);
+      if (!field)
+        throw new AppError(
+          'validation_failed',
+          `fields: "${name}" is not a call field; use one of ${Object.keys(genericKeys).join(', ')}.`,
+        );
+      fields[field] = param;
+    }
+    input.fields = fields;
   }
   if (adapter.auth === 'ctm-signature' && input.secret === undefined)
     throw new AppError(
