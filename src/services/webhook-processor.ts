@@ -111,14 +111,14 @@ async function processSource(
   source: WebhookSource,
   batchSize: number,
 ): Promise<ProcessReport> {
-  await resumeStaged(ctx, source);
+  const resumed = await resumeStaged(ctx, source);
   const events = await ctx.database.db
     .select()
     .from(webhookEvents)
     .where(and(eq(webhookEvents.sourceId, source.id), eq(webhookEvents.state, 'pending')))
     .orderBy(asc(webhookEvents.id))
     .limit(batchSize);
-  if (events.length === 0) return { events: 0, outcomes: {} };
+  if (events.length === 0) return tally(await outcomesOf(ctx, resumed));
   const goals = await listGoals({ ctx });
   const goal = goals.find((g) => g.id === source.goalId);
   if (!goal) {
@@ -130,7 +130,7 @@ async function processSource(
         reason: "the source's goal no longer exists; point the source at a goal (PATCH /api/v1/webhooks/:id)",
       })),
     );
-    return tally(await outcomesOf(ctx, events));
+    return tally(await outcomesOf(ctx, [...resumed, ...events.map((e) => e.id)]));
   }
   const sent = await sentCalls(ctx, source, events);
   const settled: { id: number; outcome: string; reason: string }[] = [];
@@ -165,7 +165,7 @@ async function processSource(
   const directory = goalDirectory<GoalFacts>(goals);
   if (conversions.length > 0) await stageAndApply(ctx, source, goal, directory, 'conversions', conversions);
   if (adjustments.length > 0) await stageAndApply(ctx, source, goal, directory, 'adjustments', adjustments);
-  return tally(await outcomesOf(ctx, events));
+  return tally(await outcomesOf(ctx, [...resumed, ...events.map((e) => e.id)]));
 }
 
 interface Staged {
@@ -301,7 +301,18 @@ async function stageAndApply(
  * on the source). Applied: finalize. Previewed: apply, then finalize. Interrupted while staging: drop
  * the upload and decide its events again.
  */
-async function resumeStaged(ctx: ServiceContext, source: WebhookSource) {
+async function resumeStaged(ctx: ServiceContext, source: WebhookSource): Promise<number[]> {
+  const linked = await ctx.database.db
+    .select({ id: webhookEvents.id })
+    .from(webhookEvents)
+    .where(
+      and(
+        eq(webhookEvents.sourceId, source.id),
+        eq(webhookEvents.state, 'pending'),
+        isNotNull(webhookEvents.uploadId),
+      ),
+    );
+  if (linked.length === 0) return [];
   const rows = await ctx.database.db
     .selectDistinct({ upload: uploads })
     .from(webhookEvents)
@@ -326,6 +337,7 @@ async function resumeStaged(ctx: ServiceContext, source: WebhookSource) {
     update webhook_events e set upload_id = null, upload_row = null, outcome = null, value = null, currency = null
      where e.source_id = ${source.id} and e.state = 'pending' and e.upload_id is not null
        and not exists (select 1 from uploads u where u.id = e.upload_id)`);
+  return linked.map((e) => e.id);
 }
 
 async function unlink(ctx: ServiceContext, upload: Upload) {
@@ -370,10 +382,11 @@ async function settle(ctx: ServiceContext, settled: { id: number; outcome: strin
      where e.id = v.id and e.state = 'pending'`);
 }
 
-async function outcomesOf(ctx: ServiceContext, events: WebhookEvent[]) {
+async function outcomesOf(ctx: ServiceContext, ids: number[]) {
+  if (ids.length === 0) return [];
   return ctx.database.query<{ outcome: string | null; n: number }>(sql`
     select outcome, count(*)::int as n from webhook_events
-     where id = any(${arrayLiteral(events.map((e) => String(e.id)))}::text::bigint[]) and state = 'processed'
+     where id = any(${arrayLiteral(ids.map(String))}::text::bigint[]) and state = 'processed'
      group by outcome`);
 }
 

@@ -1,0 +1,171 @@
+/**
+ * Webhook benchmark: signed CallTrackingMetrics webhooks (a distinct call id each) from autocannon, 50
+ * connections for a fixed time, against `closeloop serve` on PostgreSQL over loopback, the load
+ * generator on the same machine. Prints requests/s, p50/p99 latency and non-2xx answers; then counts the
+ * events in the database (every acknowledged webhook must be there) and waits until each became a
+ * conversion in the ledger. Beside it, from the same run, the ceiling: a minimal Hono handler doing one
+ * INSERT per request (test/bench/webhooks-ceiling.ts) under the same load.
+ *
+ *   npm run bench:webhooks                        # 20 s each
+ *   BENCH_SECONDS=10 npm run bench:webhooks
+ *
+ * Targets: ≥ 2,000 acknowledged webhooks/s sustained, p99 < 50 ms, every acknowledged event stored and
+ * turned into a conversion.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import autocannon, { type Request as CannonRequest } from 'autocannon';
+import { sql } from 'drizzle-orm';
+import { sampleDelivery } from '../../connectors/calltracking/calltrackingmetrics.fixture.ts';
+import { signCtm } from '../../connectors/calltracking/calltrackingmetrics.ts';
+import { openDatabase } from '../../src/db/client.ts';
+import { createSecrets } from '../../src/secrets.ts';
+import { createWebhookSource } from '../../src/services/webhook-sources.ts';
+import { createPostgresDatabaseUrl } from '../helpers/db.ts';
+import { startServe } from '../helpers/serve.ts';
+import { addGoal } from '../helpers/submit.ts';
+import { newSecretKey } from '../helpers/submitter-process.ts';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const targetRate = 2000;
+const targetP99Ms = 50;
+const secret = 'bench-ctm-account-secret';
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/** Signed CTM deliveries, each with its own call id and click ID, made as autocannon sends them. */
+function signedLoad(prefix: string) {
+  let i = 0;
+  const start = new Date(Date.now() - 2 * 3600_000);
+  return {
+    method: 'POST' as const,
+    setupRequest: (req: CannonRequest): CannonRequest => {
+      i++;
+      const callId = `${prefix}${i}`;
+      const msclkid = `${prefix}${i}`.padStart(32, '0').slice(-32);
+      const { body } = sampleDelivery({ callId, msclkid: hex(msclkid), startUtc: start, durationSec: 95 });
+      const time = String(Math.floor(Date.now() / 1000));
+      return {
+        ...req,
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-ctm-time': time,
+          'x-ctm-signature': signCtm(secret, time, body),
+        },
+      };
+    },
+  };
+}
+const hex = (s: string) => Buffer.from(s).toString('hex').slice(-32);
+
+async function load(url: string, prefix: string) {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: [signedLoad(prefix)],
+  });
+  const acknowledged = result['2xx'];
+  return {
+    rate: acknowledged / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors + result.timeouts,
+    acknowledged,
+  };
+}
+
+async function ceiling(databaseUrl: string) {
+  const child = spawn(process.execPath, [new URL('./webhooks-ceiling.ts', import.meta.url).pathname], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  let port = 0;
+  for await (const line of lines) {
+    const m = /^listening (\d+)/.exec(line);
+    if (m) {
+      port = Number(m[1]);
+      break;
+    }
+  }
+  const figures = await load(`http://127.0.0.1:${port}/hook`, 'c');
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return figures;
+}
+
+const { url: databaseUrl, drop } = await createPostgresDatabaseUrl();
+const key = newSecretKey();
+try {
+  const database = await openDatabase({ kind: 'postgres', url: databaseUrl, max: 2 });
+  await addGoal(database, { name: 'Phone call' });
+  const secrets = createSecrets(Buffer.from(key, 'hex'));
+  const ctx = { database, customerId: 'default', now: () => new Date() };
+  const source = await createWebhookSource({
+    ctx,
+    secrets,
+    input: { provider: 'calltrackingmetrics', name: 'Bench', goal: 'Phone call', secret, minDurationSec: 30 },
+  });
+  const service = await startServe({
+    DATABASE_URL: databaseUrl,
+    CLOSELOOP_SECRET_KEY: key,
+    LOG_LEVEL: 'info',
+  });
+  let closeloop: Awaited<ReturnType<typeof load>>;
+  let stored = 0;
+  let converted = 0;
+  let drainSeconds = 0;
+  try {
+    console.log(`closeloop serve: ${connections} connections, ${seconds} s of signed CTM webhooks …`);
+    closeloop = await load(`${service.base}/webhooks/calltrackingmetrics/${source.id}`, 'w');
+    const count = async () => {
+      const [row] = await database.query<{ events: number; converted: number; pending: number }>(sql`
+        select count(*)::int as events,
+               count(*) filter (where outcome = 'conversion' and conversion_id is not null)::int as converted,
+               count(*) filter (where state = 'pending')::int as pending
+          from webhook_events`);
+      return row!;
+    };
+    stored = (await count()).events;
+    const drainStart = Date.now();
+    for (;;) {
+      const c = await count();
+      converted = c.converted;
+      if (c.pending === 0 || Date.now() - drainStart > 300_000) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    drainSeconds = (Date.now() - drainStart) / 1000;
+    const [ledger] = await database.query<{ n: number }>(
+      sql`select count(*)::int as n from conversions where source = 'call'`,
+    );
+    converted = Math.min(converted, Number(ledger!.n));
+  } finally {
+    service.child.kill('SIGTERM');
+    await service.exited;
+  }
+  console.log('ceiling: a minimal Hono handler, one INSERT per request, same load …');
+  const top = await ceiling(databaseUrl);
+  await database.close();
+
+  const row = (name: string, f: Awaited<ReturnType<typeof load>>) =>
+    `${name.padEnd(30)} ${n(f.rate).padStart(7)}/s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   non-2xx ${n(f.non2xx)}   acknowledged ${n(f.acknowledged)}`;
+  console.log('');
+  console.log(row('closeloop (auth + group commit)', closeloop));
+  console.log(row('ceiling (1 INSERT / request)', top));
+  console.log(
+    `stored events ${n(stored)} (acknowledged ${n(closeloop.acknowledged)}); conversions ${n(converted)}; processing finished ${drainSeconds.toFixed(1)} s after the load`,
+  );
+  const pass =
+    closeloop.rate >= targetRate &&
+    closeloop.p99 < targetP99Ms &&
+    stored >= closeloop.acknowledged &&
+    converted === stored;
+  console.log(
+    `${pass ? 'PASS' : 'FAIL'}: ${n(closeloop.rate)} acknowledged webhooks/s (target ≥ ${n(targetRate)}), p99 ${closeloop.p99} ms (target < ${targetP99Ms} ms), stored ${n(stored)} ≥ acknowledged ${n(closeloop.acknowledged)}, conversions ${n(converted)} = stored`,
+  );
+  process.exitCode = pass ? 0 : 1;
+} finally {
+  await drop();
+}
