@@ -98,12 +98,7 @@ export async function pollDueSources({
     );
   let polled = 0;
   for (const source of due) {
-    const poller = callAdapters[source.provider]!.poller!;
-    const next = new Date(now.getTime() + poller.intervalMs);
-    const claimed = await ctx.database.query<{ id: string }>(sql`
-      update webhook_sources set next_poll_at = ${ts(next)}
-       where id = ${source.id} and next_poll_at = ${ts(source.nextPollAt!)} returning id`);
-    if (!claimed[0]) continue;
+    if (!(await claimPoll(ctx, source, now))) continue;
     polled++;
     await pollSource(ctx, source, secrets, fetch, now, signal).catch(async (err) => {
       const message = err instanceof Error ? err.message : String(err);
@@ -119,6 +114,19 @@ export async function pollDueSources({
     });
   }
   return polled;
+}
+
+/**
+ * Take a due source for one poll: its next poll time moves one interval on, only if it is still the one
+ * read (`source.nextPollAt`). Of several processes that read the same due source, one wins.
+ */
+export async function claimPoll(ctx: ServiceContext, source: WebhookSource, now: Date): Promise<boolean> {
+  const poller = callAdapters[source.provider]!.poller!;
+  const next = new Date(now.getTime() + poller.intervalMs);
+  const claimed = await ctx.database.query<{ id: string }>(sql`
+    update webhook_sources set next_poll_at = ${ts(next)}
+     where id = ${source.id} and next_poll_at = ${ts(source.nextPollAt!)} returning id`);
+  return claimed.length === 1;
 }
 
 async function pollSource(

@@ -7,7 +7,7 @@ import type { CallAdapter, NormalizedCall } from '../../connectors/calltracking/
 import type { Database } from '../../src/db/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { processWebhookEvents } from '../../src/services/webhook-processor.ts';
-import { pollDueSources } from '../../src/services/webhook-runner.ts';
+import { claimPoll, pollDueSources } from '../../src/services/webhook-runner.ts';
 import { testClock, testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { addAccount, addGoal } from '../helpers/submit.ts';
@@ -118,7 +118,17 @@ describe('polled providers', () => {
       baseUrl,
     });
     expect(url).toBeNull();
-    // Two processes find the source due at the same moment: one wins the compare-and-set.
+    // Two processes that read the source as due at the same moment: one wins the compare-and-set.
+    const [snapshot] = await database.query<{ next: string }>(
+      sql`select next_poll_at::text as next from webhook_sources where id = ${source.id}`,
+    );
+    const seen = { ...source, nextPollAt: new Date(snapshot!.next) };
+    expect(await claimPoll(testContext(database, clock.now), seen, clock.now())).toBe(true);
+    expect(await claimPoll(testContext(database, clock.now), seen, clock.now())).toBe(false);
+    await database.query(
+      sql`update webhook_sources set next_poll_at = ${snapshot!.next}::timestamptz where id = ${source.id}`,
+    );
+    // Two pollers at once: the source is polled once.
     const other = testContext(database, clock.now);
     const polled = await Promise.all([
       pollDueSources({ ctx: t.ctx, secrets: t.secrets, log }),
