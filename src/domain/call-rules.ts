@@ -105,7 +105,7 @@ export function decideCall(call: CallFacts, q: Qualification, sent: SentCall | n
         outcome: 'duplicate_delivery',
         reason: `call ${call.providerCallId} was already received; its conversion is unchanged`,
       };
-    return { outcome: 'correction', value, currency };
+    return { outcome: 'correction', value, currency: currency ?? sent.currency };
   }
   if (call.cancelled)
     return {
