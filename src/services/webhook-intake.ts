@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { verifyCtmSignature } from '../../connectors/calltracking/calltrackingmetrics.ts';
 import type { CallAdapter, NormalizedCall, ProviderRequest } from '../../connectors/calltracking/types.ts';
 import type { Database } from '../db/client.ts';
-import { type WebhookSource, webhookEvents, webhookSources } from '../db/schema/index.ts';
+import { type WebhookSource, type webhookEvents, webhookSources } from '../db/schema/index.ts';
+import { arrayLiteral } from '../ingest/stage.ts';
 import type { Secrets } from '../secrets.ts';
 
 /**
@@ -133,11 +134,7 @@ export function createGroupCommit(
   type Waiting = { rows: NewEvent[]; resolve: () => void; reject: (err: unknown) => void };
   const queue: Waiting[] = [];
   let inFlight = 0;
-  const insert = (rows: NewEvent[]) =>
-    database.db
-      .insert(webhookEvents)
-      .values(rows)
-      .then(() => {});
+  const insert = (rows: NewEvent[]) => insertEvents(database, rows);
   const pump = () => {
     while (inFlight < concurrency && queue.length > 0) {
       const group: Waiting[] = [];
@@ -174,4 +171,24 @@ export function createGroupCommit(
       });
     },
   };
+}
+
+const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/**
+ * Event rows in one INSERT of eight array parameters expanded by unnest. Through the query builder, a
+ * group's multi-row INSERT cost most of the receiver's CPU building its SQL (measured in-process:
+ * 1.2 ms of CPU per webhook in all); bodies travel as hex text.
+ */
+export async function insertEvents(database: Database, rows: NewEvent[]): Promise<void> {
+  if (rows.length === 0) return;
+  const col = (f: (r: NewEvent) => string | null) => arrayLiteral(rows.map(f));
+  await database.query(sql`
+    insert into webhook_events (source_id, received_at, method, headers, body, query, call, provider_call_id)
+    select s::uuid, r::timestamptz, m, h::jsonb, decode(b, 'hex'), q::jsonb, c::jsonb, p
+      from unnest(${col((r) => r.sourceId)}::text[], ${col((r) => r.receivedAt.toISOString())}::text[],
+                  ${col((r) => r.method)}::text[], ${col((r) => json(r.headers ?? {}))}::text[],
+                  ${col((r) => (r.body ? Buffer.from(r.body).toString('hex') : null))}::text[],
+                  ${col((r) => json(r.query ?? {}))}::text[], ${col((r) => json(r.call))}::text[],
+                  ${col((r) => r.providerCallId ?? null)}::text[]) as v(s, r, m, h, b, q, c, p)`);
 }

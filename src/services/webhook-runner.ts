@@ -18,15 +18,35 @@ export function startWebhookProcessing({
   log,
   signal,
   intervalMs = 1000,
+  gatherMs = 200,
 }: {
   ctx: ServiceContext;
   log: Logger;
   signal: AbortSignal;
-  /** How often pending events are looked for without a wake-up. @default 1000 */
+  /** How often pending events are looked for without a wake-up (other processes' events). @default 1000 */
   intervalMs?: number;
+  /**
+   * After a wake-up, how long more events are gathered before a batch starts: a batch's fixed cost (an
+   * upload, its checks, one apply) is then shared by many calls under load, and a call waits at most
+   * this long more at rest. @default 200
+   */
+  gatherMs?: number;
 }) {
   let wake: (() => void) | undefined;
   let woken = false;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
   const done = (async () => {
     while (!signal.aborted) {
       woken = false;
@@ -36,16 +56,12 @@ export function startWebhookProcessing({
       } catch (err) {
         log.error('webhook processing failed', err);
       }
-      if (signal.aborted || woken) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, intervalMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        signal.addEventListener('abort', () => wake?.(), { once: true });
-      });
-      wake = undefined;
+      if (!woken) await sleep(intervalMs);
+      // Woken (or events arrived during the batch): gather a little more before the next batch.
+      if (woken && !signal.aborted) {
+        wake = undefined;
+        await new Promise((r) => setTimeout(r, gatherMs));
+      }
     }
   })();
   return {

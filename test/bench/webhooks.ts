@@ -13,6 +13,7 @@
  * turned into a conversion.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import autocannon, { type Request as CannonRequest } from 'autocannon';
 import { sql } from 'drizzle-orm';
@@ -96,6 +97,15 @@ async function ceiling(databaseUrl: string) {
   return figures;
 }
 
+/** User + system CPU seconds of a process so far (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const row = (name: string, f: Awaited<ReturnType<typeof load>>) =>
+  `${name.padEnd(30)} ${n(f.rate).padStart(7)}/s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   non-2xx ${n(f.non2xx)}   acknowledged ${n(f.acknowledged)}`;
+
 const { url: databaseUrl, drop } = await createPostgresDatabaseUrl();
 const key = newSecretKey();
 try {
@@ -119,7 +129,13 @@ try {
   let drainSeconds = 0;
   try {
     console.log(`closeloop serve: ${connections} connections, ${seconds} s of signed CTM webhooks …`);
+    const cpuBefore = cpuSeconds(service.child.pid!);
     closeloop = await load(`${service.base}/webhooks/calltrackingmetrics/${source.id}`, 'w');
+    const cpu = cpuSeconds(service.child.pid!) - cpuBefore;
+    console.log(row('closeloop (auth + group commit)', closeloop));
+    console.log(
+      `closeloop serve used ${cpu.toFixed(1)} s of CPU during the ${seconds} s load: ${n((cpu * 1e6) / Math.max(1, closeloop.acknowledged))} µs per acknowledged webhook (receiving, processing and sending)`,
+    );
     const count = async () => {
       const [row] = await database.query<{ events: number; converted: number; pending: number }>(sql`
         select count(*)::int as events,
@@ -137,6 +153,8 @@ try {
       await new Promise((r) => setTimeout(r, 250));
     }
     drainSeconds = (Date.now() - drainStart) / 1000;
+    // Requests cut off when the load stopped may have been stored after the count above.
+    stored = (await count()).events;
     const [ledger] = await database.query<{ n: number }>(
       sql`select count(*)::int as n from conversions where source = 'call'`,
     );
@@ -149,8 +167,6 @@ try {
   const top = await ceiling(databaseUrl);
   await database.close();
 
-  const row = (name: string, f: Awaited<ReturnType<typeof load>>) =>
-    `${name.padEnd(30)} ${n(f.rate).padStart(7)}/s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   non-2xx ${n(f.non2xx)}   acknowledged ${n(f.acknowledged)}`;
   console.log('');
   console.log(row('closeloop (auth + group commit)', closeloop));
   console.log(row('ceiling (1 INSERT / request)', top));
