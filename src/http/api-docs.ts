@@ -11,6 +11,7 @@ import { goalDocs } from './routes/goals.ts';
 import { statusDocs } from './routes/status.ts';
 import { submissionDocs } from './routes/submissions.ts';
 import { uploadDocs } from './routes/uploads.ts';
+import { webhookSourceDocs } from './routes/webhook-sources.ts';
 
 /**
  * Every /api/v1 route's description. A route mounted in app.ts must have its docs added here: the test
@@ -25,6 +26,7 @@ export const apiRouteDocs: RouteDoc[] = [
   ...accountDocs,
   ...autoTaggingDocs,
   ...diagnosticsDocs,
+  ...webhookSourceDocs,
 ];
 
 /** Swagger UI's files, served from node_modules (no CDN); read once, when first asked for. */

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { databaseUnavailable } from '../db/errors.ts';
 import type { Account } from '../db/schema/index.ts';
+import { AppError } from '../errors.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import type { Secrets } from '../secrets.ts';
@@ -61,7 +62,11 @@ export interface AppDeps {
   dealSources?: DealSourceFactory;
   /** The secrets key and download limits of scheduled imports; without them /api/v1/schedules is absent. */
   schedules?: ScheduleDeps;
-  /** Call-tracking webhooks (/webhooks/<provider>/:id and /api/v1/webhooks): their secrets' key. Without it they are not mounted. */
+  /**
+   * Call-tracking webhooks: the key of their secrets, where providers reach this service, and who to
+   * tell when calls were stored. Without it /webhooks/… is not mounted and /api/v1/webhooks cannot
+   * store or show secrets (503).
+   */
   webhooks?: { secrets: Secrets; publicUrl: string; onStored?: () => void };
 }
 
@@ -142,7 +147,7 @@ export function createApp({
   api.route('/', diagnosticsRoutes(ctx, clientFor));
   if (crm) api.route('/connectors', connectorRoutes(ctx, crm));
   if (schedules) api.route('/schedules', scheduleRoutes(ctx, schedules));
-  if (webhooks) api.route('/webhooks', webhookSourceRoutes(ctx, webhooks.secrets, webhooks.publicUrl));
+  api.route('/webhooks', webhookSourceRoutes(ctx, webhooks?.secrets ?? noSecrets, webhooks?.publicUrl ?? ''));
   app.route('/api/v1', api);
   return app;
 }
@@ -152,6 +157,16 @@ function defaultMetrics(): MetricsRegistry {
   registerLedgerMetrics(metrics);
   return metrics;
 }
+
+/** A process without the webhooks' secret key (tests of other parts): sources that need it answer 503. */
+const noSecrets: Secrets = {
+  encrypt: () => {
+    throw new AppError('service_unavailable', 'Call-tracking webhooks are not set up in this process.');
+  },
+  decrypt: () => {
+    throw new AppError('service_unavailable', 'Call-tracking webhooks are not set up in this process.');
+  },
+};
 
 const uploadTooLarge = (maxBytes: number) =>
   payloadTooLarge(

@@ -11,9 +11,12 @@ import {
   updateWebhookSource,
   webhookEndpoint,
   webhookEventView,
+  webhookSourceInput,
+  webhookSourcePatch,
   webhookSourceView,
 } from '../../services/webhook-sources.ts';
 import { jsonBody } from '../json-body.ts';
+import { jsonObject, type RouteDoc } from '../openapi.ts';
 import { pathParam, plainText, queryParams, wholeNumber } from '../params.ts';
 
 function sourceRef(c: Context): string {
@@ -76,3 +79,75 @@ export function webhookSourceRoutes(ctx: ServiceContext, secrets: Secrets, publi
       return c.json({ events: events.map(webhookEventView) });
     });
 }
+
+const eventQuery = { limit: wholeNumber(1, 1000), before: wholeNumber(1, Number.MAX_SAFE_INTEGER) };
+const sourceParam = {
+  id: { description: "The source's id (a UUID) or its name.", schema: plainText(100) },
+};
+const oneSource = {
+  200: { description: 'The source (no secret, no token).', schema: jsonObject },
+  404: { description: 'No such source.' },
+};
+
+export const webhookSourceDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/webhooks',
+    tag: 'webhooks',
+    summary: 'List call-tracking webhook sources',
+    responses: {
+      200: { description: '`{ webhooks: [...] }`, without secrets or tokens.', schema: jsonObject },
+    },
+  },
+  {
+    method: 'post',
+    path: '/webhooks',
+    tag: 'webhooks',
+    summary: 'Add a call-tracking webhook source',
+    description:
+      'The answer carries `endpoint.url`, what to paste into the provider (with its secret token for providers that cannot sign), this once.',
+    body: { content: { 'application/json': { schema: webhookSourceInput } } },
+    responses: {
+      201: { description: 'The source and its endpoint.', schema: jsonObject },
+      409: { description: 'A source with this name exists.' },
+      422: { description: 'Unknown provider or goal, missing secret; `detail` says which.' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/webhooks/:id',
+    tag: 'webhooks',
+    summary: 'Read a webhook source',
+    params: sourceParam,
+    responses: oneSource,
+  },
+  {
+    method: 'patch',
+    path: '/webhooks/:id',
+    tag: 'webhooks',
+    summary: "Change a webhook source's settings or secrets",
+    params: sourceParam,
+    body: { content: { 'application/json': { schema: webhookSourcePatch } } },
+    responses: { ...oneSource, 422: { description: 'The change is not valid.' } },
+  },
+  {
+    method: 'delete',
+    path: '/webhooks/:id',
+    tag: 'webhooks',
+    summary: 'Remove a webhook source and its events (its conversions stay in the ledger)',
+    params: sourceParam,
+    responses: { 204: { description: 'Removed.' }, 404: { description: 'No such source.' } },
+  },
+  {
+    method: 'get',
+    path: '/webhooks/:id/events',
+    tag: 'webhooks',
+    summary: "A source's received calls, newest first, with their outcome and reason",
+    params: sourceParam,
+    query: eventQuery,
+    responses: {
+      200: { description: '`{ events: [...] }`', schema: jsonObject },
+      404: { description: 'No such source.' },
+    },
+  },
+];
