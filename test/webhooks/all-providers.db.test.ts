@@ -36,6 +36,8 @@ type Fixture = {
   };
   /** Field overrides a templated provider's source needs for this delivery (optional). */
   fields?: Record<string, string>;
+  /** The zone the fixture writes local times in: the source's `timeZone` (optional). */
+  fixtureTimeZone?: string;
 };
 
 const goalName = 'Phone call';
@@ -87,6 +89,7 @@ describe('every call-tracking provider, webhook to accepted conversion', () => {
       minDurationSec: 30,
       ...(adapter.auth === 'ctm-signature' ? { secret } : {}),
       ...(fixture.fields ? { fields: fixture.fields } : {}),
+      ...(fixture.fixtureTimeZone ? { timeZone: fixture.fixtureTimeZone } : {}),
     });
     const callId = `${Date.now() % 1_000_000}${providers.indexOf(provider)}`;
     const msclkid = clickId(`e2e-${provider}`);
