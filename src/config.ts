@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigFileError, findDataDirConfig, readConfigFile } from './config-file.ts';
+import { chooseDataDir, type DataDirChoice, type DataDirInputs, defaultDataDirInputs } from './data-dir.ts';
 import { parseCidr } from './ingest/sources/address-policy.ts';
 import { productionApiBaseUrl, productionTokenUrl } from './msads/wire.ts';
 
@@ -8,7 +10,10 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL connection string like postgres://user:password@host:5432/db')
     .optional(),
-  CLOSELOOP_DATA_DIR: z.string().min(1).default('./.closeloop'),
+  /** Unset: this checkout's ./.closeloop, else the user data folder (data-dir.ts has the rules). */
+  CLOSELOOP_DATA_DIR: z.string().min(1).optional(),
+  /** A configuration file (JSON or dotenv) read instead of the data folder's own; `--config FILE` sets it. */
+  CLOSELOOP_CONFIG: z.string().min(1).optional(),
   PORT: z.coerce.number().int().min(1).max(65_535).default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
   CLOSELOOP_MAX_UPLOAD_MB: z.coerce.number().positive().max(1024).default(64),
@@ -136,6 +141,10 @@ export interface Config {
   metricsToken: string | undefined;
   /** The data folder (PGlite lives there when DATABASE_URL is unset; the secret key file always). */
   dataDir: string;
+  /** Why that folder: CLOSELOOP_DATA_DIR, this checkout, or the user data folder. */
+  dataDirChoice: DataDirChoice;
+  /** The configuration file read, if any (values as written; the environment wins over them). */
+  configFile: { path: string; values: Record<string, string> } | undefined;
   msads: MsadsConfig;
   submit: SubmitConfig;
   /**
@@ -216,21 +225,60 @@ export function redactUrl(value: string): string {
   return shown.replace(/([?&][^=&#]*(?:pass|secret|token|key)[^=&#]*=)[^&#]*/gi, '$1***');
 }
 
+function nonEmpty(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== '')) as Record<
+    string,
+    string
+  >;
+}
+
 function clip(text: string): string {
   return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 }
 
-/** Parse the environment once, at start. A bad variable stops the process with a message naming it. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
-  );
+/**
+ * Parse the configuration once, at start: the environment, over the settings of a configuration file
+ * (the one CLOSELOOP_CONFIG or --config names, else the data folder's closeloop.config.json or .env).
+ * A bad value stops the process with a message naming it, and the file it came from.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  where: Partial<Pick<DataDirInputs, 'cwd' | 'platform' | 'home'>> = {},
+): Config {
+  const fromEnv = nonEmpty(env);
+  const inputs = { ...defaultDataDirInputs(undefined, env), ...where };
+  let file: Config['configFile'];
+  let dataDirChoice: DataDirChoice;
+  try {
+    if (fromEnv.CLOSELOOP_CONFIG) file = readConfigFile(resolve(inputs.cwd, fromEnv.CLOSELOOP_CONFIG));
+    const configured = fromEnv.CLOSELOOP_DATA_DIR ?? nonEmpty(file?.values ?? {}).CLOSELOOP_DATA_DIR;
+    dataDirChoice = chooseDataDir({ ...inputs, configured });
+    const own = file ? undefined : findDataDirConfig(dataDirChoice.dir);
+    if (own) {
+      file = readConfigFile(own);
+      if (file.values.CLOSELOOP_DATA_DIR || file.values.CLOSELOOP_CONFIG)
+        throw new ConfigFileError(
+          `Configuration file ${own}: ${file.values.CLOSELOOP_DATA_DIR ? 'CLOSELOOP_DATA_DIR' : 'CLOSELOOP_CONFIG'} cannot be set in the data folder's own file (it is read from that folder). Set it in the environment or in a file given with --config.`,
+        );
+    }
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new ConfigError(err.message);
+    throw err;
+  }
+  const fromFile = nonEmpty(file?.values ?? {});
+  const parsed = envSchema.safeParse({ ...fromFile, ...fromEnv });
   if (!parsed.success) {
+    let anyInFile = false;
     const lines = parsed.error.issues.map((i) => {
       const name = String(i.path[0]);
-      return `  ${name}: ${i.message} (got ${shownValue(name, env[name] ?? '')})`;
+      const inFile = fromEnv[name] === undefined && fromFile[name] !== undefined;
+      anyInFile ||= inFile;
+      const value = (inFile ? fromFile[name] : fromEnv[name]) ?? '';
+      return `  ${name}${inFile ? ` (in ${file?.path})` : ''}: ${i.message} (got ${shownValue(name, value)})`;
     });
-    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+    throw new ConfigError(
+      `${anyInFile ? 'Invalid configuration' : 'Invalid environment'}:\n${lines.join('\n')}`,
+    );
   }
   const e = parsed.data;
   const msadsVars = [
@@ -248,7 +296,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
-      : { kind: 'pglite', dataDir: resolve(e.CLOSELOOP_DATA_DIR) },
+      : { kind: 'pglite', dataDir: dataDirChoice.dir },
     port: e.PORT,
     host: e.HOST,
     maxUploadBytes: Math.round(e.CLOSELOOP_MAX_UPLOAD_MB * 1024 * 1024),
@@ -262,7 +310,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? Buffer.from(secret, 'hex')
         : Buffer.from(secret, 'base64')
       : undefined,
-    dataDir: resolve(e.CLOSELOOP_DATA_DIR),
+    dataDir: dataDirChoice.dir,
+    dataDirChoice,
+    configFile: file,
     msads: {
       apiBaseUrl: (e.MSADS_API_BASE_URL ?? productionApiBaseUrl).replace(/\/+$/, ''),
       tokenUrl: e.MSADS_OAUTH_TOKEN_URL ?? productionTokenUrl,

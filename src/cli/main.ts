@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
+import { resolve } from 'node:path';
 import { explain } from './cli-error.ts';
 import { closest } from './closest.ts';
 import { type Command, helpText, parseCommandArgs } from './command.ts';
@@ -115,17 +116,55 @@ function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return `closeloop: offline conversion tracking for Microsoft Advertising
 
-Usage: closeloop COMMAND [options]
+Usage: closeloop COMMAND [options] [--config FILE]
        closeloop help COMMAND    (the same as closeloop COMMAND --help)
        closeloop --version
+
+--config FILE: settings from FILE (JSON or .env) under the environment's; without it, the data folder's
+closeloop.config.json or .env. The data folder: CLOSELOOP_DATA_DIR, else ./.closeloop of the closeloop
+checkout you are in, else the user data folder (closeloop status says which).
 
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}`;
 }
 
-/** The version in package.json, read as text: nothing else is loaded for it. */
+/**
+ * The version in package.json, read as text: nothing else is loaded for it. This file is
+ * src/cli/main.ts in a checkout and dist/src/cli/main.js in the installed package.
+ */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const up = import.meta.url.endsWith('.js') ? '../../../' : '../../';
+  const pkg = JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8'));
   return `closeloop ${pkg.version}`;
+}
+
+/**
+ * `--config FILE` is taken by every command: it is removed from the arguments here and passed on as
+ * CLOSELOOP_CONFIG (config.ts reads it), resolved against the current directory. Undefined: a usage error.
+ */
+export function takeConfigOption(argv: string[]): string[] | undefined {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    let file: string | undefined;
+    if (arg.startsWith('--config=')) file = arg.slice('--config='.length);
+    else if (arg === '--config') {
+      file = argv[++i];
+      if (file?.startsWith('-')) file = undefined;
+    } else {
+      out.push(arg);
+      continue;
+    }
+    if (!file) {
+      console.error('Option --config needs a file: closeloop COMMAND --config FILE (JSON or .env).');
+      return undefined;
+    }
+    process.env.CLOSELOOP_CONFIG = resolve(file);
+  }
+  return out;
 }
 
 function findCommand(name: string): Promise<Command> | undefined {
@@ -147,7 +186,9 @@ export async function main(argv: string[]): Promise<number> {
   // NODE_DISABLE_COMPILE_CACHE=1 turns it off.
   enableCompileCache?.();
   resolveDrizzleFast();
-  const [name, ...rest] = argv;
+  const args = takeConfigOption(argv);
+  if (!args) return 2;
+  const [name, ...rest] = args;
   if (!name || name === '--help' || name === '-h') {
     console.log(mainHelp());
     return name ? 0 : 2;

@@ -75,7 +75,12 @@ function ownerLost(database: Database, err: unknown): CliError | undefined {
 
 export function loadCliConfig(): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    // Settings that only some parts read from the environment themselves (a connector's token variable,
+    // for one) come from the file too; the environment still wins.
+    for (const [key, value] of Object.entries(config.configFile?.values ?? {}))
+      if (!process.env[key]) process.env[key] = value;
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;

@@ -11,7 +11,7 @@ import { startServe } from '../helpers/serve.ts';
 /**
  * A PostgreSQL connection that dies inside a transaction (pg_terminate_backend, a failover, a proxy
  * that drops it) fails that transaction, and nothing else: postgres.js 3.4.9 unpatched killed the
- * process from a timer (porsager/postgres#1154; see patches/postgres.ts), and the next query on the
+ * process from a timer (porsager/postgres#1154; see patches/postgres.mjs), and the next query on the
  * reconnected connection failed with the dead backend's error.
  */
 let url: string;

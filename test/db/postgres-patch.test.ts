@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isPatched, patchConnectionSource, patchedVersion } from '../../patches/postgres.ts';
+import { isPatched, patchConnectionSource, patchedVersion } from '../../patches/postgres.mjs';
 
 // The behaviour is tested on a real PostgreSQL (postgres-connection-loss.pg.test.ts); this says, without
 // one, whether `npm install` applied the repair, and that it refuses code it does not know.
 const root = join(import.meta.dirname, '../../node_modules/postgres');
 
-describe('the postgres.js repair (patches/postgres.ts)', () => {
+describe('the postgres.js repair (patches/postgres.mjs)', () => {
   it('is applied to both Node builds of the installed postgres', () => {
     expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version).toBe(patchedVersion);
     for (const build of ['src/connection.js', 'cjs/src/connection.js'])

@@ -11,8 +11,9 @@ export const serveCommand: Command = {
   summary: 'Run the HTTP service (API, snippet, dashboard), the submitter and the retention job.',
   usage: `closeloop serve
 
-  Configured by environment variables (see the README): DATABASE_URL (PostgreSQL; without it an
-  embedded PGlite database in CLOSELOOP_DATA_DIR, default ./.closeloop), PORT (8787), HOST (127.0.0.1),
+  Configured by environment variables or a configuration file (docs/configuration.md): DATABASE_URL
+  (PostgreSQL; without it an embedded PGlite database in the data folder: CLOSELOOP_DATA_DIR, else
+  ./.closeloop in a closeloop checkout, else the user data folder), PORT (8787), HOST (127.0.0.1),
   MSADS_* (the Microsoft Advertising account; without it: a dry run against the built-in emulator),
   MSADS_CALLS_PER_MINUTE, MSADS_CONCURRENCY and SUBMIT_* (the submitter).`,
   async run() {
@@ -118,7 +119,9 @@ export const serveCommand: Command = {
       log.info('closeloop is listening', {
         url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${info.port}`,
         database: database.kind,
-        ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
+        dataDir: config.dataDir,
+        dataDirFrom: config.dataDirChoice.why,
+        ...(config.configFile ? { configFile: config.configFile.path } : {}),
         target,
         dryRun: target === 'emulator',
         startupMs: Date.now() - started,

@@ -1,3 +1,4 @@
+import type { Config } from '../../config.ts';
 import { formatRelease } from '../../domain/held.ts';
 import { conversionStates } from '../../domain/ledger-states.ts';
 import type { AccountStatus, DatabaseDescription, GoalStatus, StatusView } from '../../services/status.ts';
@@ -8,7 +9,8 @@ export const statusCommand: Command = {
   summary: 'Show the queue: per account and goal, rows by state, what is held and until when, what is due.',
   usage: `closeloop status [--json]
 
-  The database in use, the target (dry run or Microsoft Advertising), and per account and goal: rows
+  The data folder and why it is the one (CLOSELOOP_DATA_DIR, this checkout, or the user data folder),
+  the configuration file read, if any, the database in use, the target (dry run or Microsoft Advertising), and per account and goal: rows
   by state, why rows are held and when the first is released, rows due now, rows waiting for a retry,
   the account's last call to Microsoft and any pause with its reason. GET /api/v1/status answers the
   same as JSON (--json).`,
@@ -20,11 +22,20 @@ export const statusCommand: Command = {
     ]);
     return withDatabase(async (ctx, config) => {
       const view = await queueStatus({ ctx, setup: statusSetup(config) });
-      console.log(values.json ? JSON.stringify(view, null, 2) : statusText(view));
+      console.log(values.json ? JSON.stringify(view, null, 2) : `${whereText(config)}\n${statusText(view)}`);
       return 0;
     });
   },
 };
+
+/** Which data folder and configuration file this command used, and why (never a setting's value). */
+export function whereText(config: Config): string {
+  const { dir, why } = config.dataDirChoice;
+  return [
+    `Data      ${dir} (${why})`,
+    `Config   ${config.configFile ? ` ${config.configFile.path} (the environment wins over it)` : ' the environment only (no configuration file)'}`,
+  ].join('\n');
+}
 
 export function databaseText(d: DatabaseDescription): string {
   if (d.kind === 'pglite') return d.dataDir ? `PGlite in ${d.dataDir}` : 'PGlite (in memory)';

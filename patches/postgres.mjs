@@ -1,6 +1,8 @@
 /**
  * A two-part repair of postgres.js 3.4.9 (the newest release, and upstream master, as of this patch),
- * applied to node_modules by `postinstall` so that it survives `npm ci`. Without it, a PostgreSQL
+ * applied to node_modules by `postinstall` so that it survives `npm ci`. Plain JavaScript (types in
+ * postgres.d.mts), because Node does not strip types under node_modules, where the installed package's
+ * postinstall runs it. Without it, a PostgreSQL
  * connection that dies inside a transaction kills the whole process: the backend of a 100,000-row apply
  * was terminated (pg_terminate_backend) and the service exited with
  *   TypeError: Cannot read properties of null (reading 'write') at Immediate.nextWrite
@@ -23,13 +25,15 @@
  * test/db/postgres-connection-loss.pg.test.ts fails without the repair.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const patchedVersion = '3.4.9';
 const marker = 'closeloop patch (porsager/postgres#1154)';
 
-const edits: { find: string; replace: string }[] = [
+/** @type {{ find: string; replace: string }[]} */
+const edits = [
   {
     find: `    if (terminated)
       return queryError(q, Errors.connection('CONNECTION_DESTROYED', options))
@@ -60,13 +64,18 @@ const edits: { find: string; replace: string }[] = [
 const builds = ['src/connection.js', 'cjs/src/connection.js'];
 
 /** The patched text, or the text unchanged if it already carries the patch; throws if it does not fit. */
-export function patchConnectionSource(source: string, file: string): string {
+/**
+ * @param {string} source
+ * @param {string} file
+ * @returns {string}
+ */
+export function patchConnectionSource(source, file) {
   if (source.includes(marker)) return source;
   let out = source;
   for (const { find, replace } of edits) {
     if (out.split(find).length !== 2)
       throw new Error(
-        `${file}: the code closeloop's patch repairs was not found (or found twice). Is postgres still ${patchedVersion}? See patches/postgres.ts.`,
+        `${file}: the code closeloop's patch repairs was not found (or found twice). Is postgres still ${patchedVersion}? See patches/postgres.mjs.`,
       );
     out = out.replace(find, () => replace);
   }
@@ -74,16 +83,26 @@ export function patchConnectionSource(source: string, file: string): string {
 }
 
 /** Whether a connection.js carries the repair (for a start-up check). */
-export function isPatched(source: string): boolean {
+/** @param {string} source */
+export function isPatched(source) {
   return source.includes(marker);
 }
 
-function main(): number {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', 'postgres');
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+/**
+ * The folder of the postgres package this one resolves: closeloop's own node_modules in a checkout, a
+ * node_modules above it where npm hoisted it when closeloop is installed as a package.
+ */
+export function postgresRoot() {
+  // "exports" hides package.json; the CommonJS entry is cjs/src/index.js, three folders down.
+  return join(dirname(createRequire(import.meta.url).resolve('postgres')), '..', '..');
+}
+
+function main() {
+  const root = postgresRoot();
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   if (version !== patchedVersion) {
     process.stderr.write(
-      `patches/postgres.ts: installed postgres is ${version}, the patch is for ${patchedVersion}. Check whether ${version} fixes porsager/postgres#1154 (run test/db/postgres-connection-loss.pg.test.ts without the patch), then update or remove patches/postgres.ts.\n`,
+      `patches/postgres.mjs: installed postgres is ${version}, the patch is for ${patchedVersion}. Check whether ${version} fixes porsager/postgres#1154 (run test/db/postgres-connection-loss.pg.test.ts without the patch), then update or remove patches/postgres.mjs.\n`,
     );
     return 1;
   }
