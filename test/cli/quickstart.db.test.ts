@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 
 /**
- * The README's quick start, run as written: `npm start` in one terminal, then the "Your first import"
+ * The README's quick start and docs/getting-started.md's first import, run as written: `npm start` in one terminal, then the "Your first import"
  * blocks in another, in a fresh folder, as a dry run. It ends when the emulator has accepted the rows.
  *
  * How the README's commands are mapped, and nothing else:
@@ -19,15 +19,16 @@ import { type CliResult, cliEnvironment, cliTestTimeoutMs, runCli } from '../hel
 
 const repo = join(import.meta.dirname, '../..');
 const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+const gettingStarted = readFileSync(join(repo, 'docs/getting-started.md'), 'utf8');
 const startScript: string = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).scripts.start;
 
-/** The ```sh blocks of the README between two headings. */
-function shBlocks(from: string, to: string): string[] {
-  const start = readme.indexOf(`\n${from}\n`);
-  const end = readme.indexOf(`\n${to}\n`, start);
+/** The ```sh blocks of a page between two headings. */
+function shBlocks(page: string, from: string, to: string): string[] {
+  const start = page.indexOf(`\n${from}\n`);
+  const end = page.indexOf(`\n${to}\n`, start);
   expect(start, from).toBeGreaterThan(-1);
   expect(end, to).toBeGreaterThan(start);
-  return [...readme.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return [...page.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
 let env: Record<string, string>;
@@ -73,10 +74,15 @@ function runBlock(block: string, shellEnv: Record<string, string>): Promise<CliR
 
 describe('the README quick start, run literally', { timeout: cliTestTimeoutMs }, () => {
   it('npm start, then the first-import commands, ends with the rows accepted by the dry run', async () => {
-    const [start, check] = shBlocks('## Quick start', '### Your first import, from the command line');
+    const [start, check] = shBlocks(readme, '## Quick start', '## Documentation');
     expect(start?.trim()).toBe('npm install && npm start');
     expect(check?.trim()).toBe('npm test'); // the developers' check, not part of the first ten minutes
-    const firstImport = shBlocks('### Your first import, from the command line', '### … and over HTTP');
+    // The README's next step, docs/getting-started.md, run as written too.
+    const firstImport = shBlocks(
+      gettingStarted,
+      '## Your first import, from the command line',
+      '## … and over HTTP',
+    );
     expect(firstImport.length).toBeGreaterThan(0);
 
     const clean = Object.fromEntries(
