@@ -72,7 +72,8 @@ describe('the docs', () => {
     const readme = read('README.md');
     expect(readme).toContain('npm install && npm start');
     expect(readme).toContain('npm test');
-    expect(readme.length).toBeLessThan(12_000);
+    // 85 KB before the split; the other parts' short sections (≤ 12 lines each) fit under this.
+    expect(readme.length).toBeLessThan(16_000);
   });
 
   it('have an index that lists every page', () => {

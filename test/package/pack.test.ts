@@ -77,6 +77,7 @@ describe('the npm package', () => {
     expect(files).toContain('dist/src/db/migrations/meta/_journal.json');
     expect(files).toContain('dist/web-snippet/dist/closeloop.js');
     expect(files).toContain('patches/postgres.mjs');
+    expect(files).toContain('docs/deploy/closeloop.service');
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.mts'))).toEqual([]);
     expect(files.filter((f) => /\.test\.|(^|\/)test\//.test(f))).toEqual([]);
 
