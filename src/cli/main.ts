@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { resolve } from 'node:path';
+import { packageJson } from '../package-json.ts';
 import { explain } from './cli-error.ts';
 import { closest } from './closest.ts';
 import { type Command, helpText, parseCommandArgs } from './command.ts';
@@ -127,14 +127,9 @@ checkout you are in, else the user data folder (closeloop status says which).
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}`;
 }
 
-/**
- * The version in package.json, read as text: nothing else is loaded for it. This file is
- * src/cli/main.ts in a checkout and dist/src/cli/main.js in the installed package.
- */
+/** The version in package.json, read as text: nothing else is loaded for it. */
 function version(): string {
-  const up = import.meta.url.endsWith('.js') ? '../../../' : '../../';
-  const pkg = JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8'));
-  return `closeloop ${pkg.version}`;
+  return `closeloop ${packageJson().version}`;
 }
 
 /**

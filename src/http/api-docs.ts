@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
+import { packageJson } from '../package-json.ts';
 import { openApiDocument, type RouteDoc } from './openapi.ts';
 import { accountDocs } from './routes/accounts.ts';
 import { autoTaggingDocs } from './routes/auto-tagging.ts';
@@ -79,8 +80,7 @@ const start = `window.addEventListener('load', function () {
 });
 `;
 
-const packageVersion = (): string =>
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+const packageVersion = (): string => packageJson().version;
 
 /** GET /api/v1/openapi.json (public: it describes, it holds no data) and the interactive reference at /docs. */
 export function apiDocsRoutes() {

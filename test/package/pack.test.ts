@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -18,7 +19,8 @@ import { freePort } from '../helpers/serve.ts';
 const root = join(import.meta.dirname, '../..');
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'closeloop-pack-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// Thousands of files: removing them took over a minute on the loaded test machine.
+afterAll(() => rm(work, { recursive: true, force: true }), 300_000);
 
 /** The environment of a user's shell: the test Node first on PATH, nothing of npm's run or of closeloop. */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -135,6 +137,10 @@ describe('the npm package', () => {
       expect(health.status).toBe(200);
       const snippet = await fetch(`http://127.0.0.1:${port}/snippet.js`);
       expect(snippet.status).toBe(200);
+      // Files found relative to the compiled code: package.json (the version), swagger-ui-dist.
+      const openapi = await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`);
+      expect(((await openapi.json()) as { info: { version: string } }).info.version).toBe(pkg.version);
+      expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBe(200);
     } finally {
       serve.kill('SIGTERM');
     }
