@@ -14,7 +14,7 @@ import { freePort } from '../helpers/serve.ts';
  * folder with npm (dependencies from the local npm cache where it has them, else the registry), then the
  * installed `closeloop` run from another empty folder, on the Node that runs the tests (>= 22.18).
  * Nothing of the checkout is on the way: no devDependencies, no TypeScript sources.
- * Took 95–116 s on the shared 2-core machine under load (load average ~20): the pack (tsc emit without
+ * Took 68–116 s on the shared 2-core machine under load (load average ~20): the pack (tsc emit without
  * type checks, ~7 s alone, and the snippet build) and npm install (~20–40 s) take most of it.
  */
 const root = join(import.meta.dirname, '../..');
