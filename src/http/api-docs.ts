@@ -7,8 +7,10 @@ import { openApiDocument, type RouteDoc } from './openapi.ts';
 import { accountDocs } from './routes/accounts.ts';
 import { autoTaggingDocs } from './routes/auto-tagging.ts';
 import { batchDocs } from './routes/batches.ts';
+import { connectorDocs } from './routes/connectors.ts';
 import { diagnosticsDocs } from './routes/diagnostics.ts';
 import { goalDocs } from './routes/goals.ts';
+import { scheduleDocs } from './routes/schedules.ts';
 import { statusDocs } from './routes/status.ts';
 import { submissionDocs } from './routes/submissions.ts';
 import { uploadDocs } from './routes/uploads.ts';
@@ -28,6 +30,8 @@ export const apiRouteDocs: RouteDoc[] = [
   ...autoTaggingDocs,
   ...diagnosticsDocs,
   ...webhookSourceDocs,
+  ...connectorDocs,
+  ...scheduleDocs,
 ];
 
 /** Swagger UI's files, served from node_modules (no CDN); read once, when first asked for. */

@@ -65,7 +65,8 @@ const kindSchema = z.enum(connectorKindNames, {
 });
 const intervalMinutes = z.number().int().min(1).max(10_080);
 
-const connectorInput = z.object({
+/** The body of POST /api/v1/connectors: `settings` and `secrets` are checked by `connectorKinds[kind]`. */
+export const connectorInput = z.object({
   kind: kindSchema,
   name: z
     .string()
@@ -203,7 +204,8 @@ export async function getConnector({
   return row;
 }
 
-const patchInput = z.strictObject({
+/** The body of PATCH /api/v1/connectors/:idOrName. */
+export const connectorPatch = z.strictObject({
   intervalMinutes: intervalMinutes.optional(),
   goal: z.string().min(1).optional(),
 });
@@ -218,7 +220,7 @@ export async function updateConnector({
   idOrName: string;
   patch: unknown;
 }): Promise<Connector> {
-  const parsed = patchInput.safeParse(patch);
+  const parsed = connectorPatch.safeParse(patch);
   if (!parsed.success) throw validationError(parsed.error, 'connector change');
   const c = await getConnector({ ctx, idOrName });
   const goalId = parsed.data.goal ? (await getGoal({ ctx, idOrName: parsed.data.goal })).id : c.goalId;

@@ -26,7 +26,8 @@ export function sourceLimits(config: Pick<Config, 'maxUploadBytes' | 'allowPriva
   return { policy, maxBytes: config.maxUploadBytes };
 }
 
-const inputSchema = z
+/** The body of POST /api/v1/schedules and /schedules/preview (and `closeloop schedules add`). */
+export const scheduleInput = z
   .object({
     name: z
       .string()
@@ -45,7 +46,7 @@ const inputSchema = z
   })
   .strict();
 
-export type ScheduleInput = z.input<typeof inputSchema>;
+export type ScheduleInput = z.input<typeof scheduleInput>;
 
 /** A checked schedule before it is saved: its URL without credentials, spec, zone and secret. */
 interface CheckedInput {
@@ -58,7 +59,7 @@ interface CheckedInput {
 }
 
 function checkInput(input: unknown, now: Date): CheckedInput {
-  const parsed = inputSchema.safeParse(input);
+  const parsed = scheduleInput.safeParse(input);
   if (!parsed.success) throw validationError(parsed.error, 'schedule');
   const i = parsed.data;
   const spec = parseScheduleSpec(i.every);
@@ -229,7 +230,8 @@ export async function listSchedules({ ctx }: { ctx: ServiceContext }): Promise<S
     .orderBy(asc(schedules.name));
 }
 
-const patchSchema = z
+/** The body of PATCH /api/v1/schedules/:ref. */
+export const schedulePatch = z
   .object({
     every: z.string().min(1).max(200).optional(),
     timeZone: z.string().min(1).max(64).optional(),
@@ -251,7 +253,7 @@ export async function updateSchedule({
   ref: string;
   patch: unknown;
 }): Promise<Schedule> {
-  const parsed = patchSchema.safeParse(patch);
+  const parsed = schedulePatch.safeParse(patch);
   if (!parsed.success) throw validationError(parsed.error, 'schedule change');
   const p = parsed.data;
   const current = await getSchedule({ ctx, ref });

@@ -3,14 +3,22 @@ import { apiRouteDocs } from '../../src/http/api-docs.ts';
 import { createApp } from '../../src/http/app.ts';
 import { openApiPath } from '../../src/http/openapi.ts';
 import { createLogger } from '../../src/log.ts';
+import { createSecrets } from '../../src/secrets.ts';
 
-/** The app's routes need no database to be listed: nothing is called. */
+/**
+ * The app as `closeloop serve` builds it, every optional part given (CRM connectors, schedules,
+ * webhooks), so that every route serve mounts is listed. Listing calls nothing: no database is needed.
+ */
 function app() {
+  const secrets = createSecrets(Buffer.alloc(32, 7));
   return createApp({
     ctx: { database: { kind: 'pglite' } as never, customerId: 'default', now: () => new Date() },
     log: createLogger('silent'),
     maxUploadBytes: 1024,
     target: 'emulator',
+    secrets,
+    schedules: { secrets, limits: { policy: { allowPrivate: false }, maxBytes: 1024 } },
+    webhooks: { secrets, publicUrl: 'https://closeloop.example' },
   });
 }
 
@@ -36,6 +44,12 @@ describe('OpenAPI document', () => {
     const extra = [...described].filter((r) => !registered.has(r));
     expect(extra, 'described routes the app does not have').toEqual([]);
     expect(registered.size).toBeGreaterThanOrEqual(apiRouteDocs.length);
+    // The optional parts are mounted here, hence checked: connectors, schedules, webhooks.
+    for (const part of ['connectors', 'schedules', 'webhooks'])
+      expect(
+        [...registered].some((r) => r.includes(`/api/v1/${part}`)),
+        part,
+      ).toBe(true);
   });
 
   it("takes bodies and query parameters from the routes' zod schemas", async () => {
@@ -56,6 +70,32 @@ describe('OpenAPI document', () => {
     expect(
       doc.paths['/api/v1/diagnostics'].get.responses['401'].content['application/problem+json'],
     ).toBeDefined();
+    const connector = doc.paths['/api/v1/connectors'].post.requestBody.content['application/json'].schema;
+    const salesforce = connector.anyOf.find(
+      (k: { properties: { kind: { const: string } } }) => k.properties.kind.const === 'salesforce',
+    );
+    expect(salesforce.required).toEqual(
+      expect.arrayContaining(['kind', 'name', 'goal', 'settings', 'secrets']),
+    );
+    expect(salesforce.properties.secrets.required).toEqual(['clientSecret', 'refreshToken']);
+    const hubspot = connector.anyOf.find(
+      (k: { properties: { kind: { const: string } } }) => k.properties.kind.const === 'hubspot',
+    );
+    expect(hubspot.required).not.toContain('settings');
+    expect(
+      doc.paths['/api/v1/connectors/{idOrName}/sync'].post.parameters.map((p: { name: string }) => p.name),
+    ).toEqual(['idOrName', 'full', 'wait']);
+    const schedule = doc.paths['/api/v1/schedules'].post.requestBody.content['application/json'].schema;
+    expect(schedule.properties.kind).toMatchObject({ enum: ['conversions', 'adjustments'] });
+    expect(schedule.additionalProperties).toBe(false);
+    expect(
+      doc.paths['/api/v1/schedules/{ref}'].patch.requestBody.content['application/json'].schema.properties
+        .paused,
+    ).toMatchObject({ type: 'boolean' });
+    expect(doc.paths['/api/v1/schedules/{ref}/runs'].get.parameters[1]).toMatchObject({
+      name: 'limit',
+      in: 'query',
+    });
     expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 

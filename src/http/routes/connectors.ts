@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { ConnectorRun } from '../../db/schema/index.ts';
 import type { Logger } from '../../log.ts';
 import type { Secrets } from '../../secrets.ts';
@@ -7,6 +8,10 @@ import { syncSoon } from '../../services/connector-schedule.ts';
 import { syncConnector } from '../../services/connector-sync.ts';
 import {
   addConnector,
+  connectorInput,
+  connectorKindNames,
+  connectorKinds,
+  connectorPatch,
   connectorView,
   type DealSourceFactory,
   getConnector,
@@ -18,7 +23,11 @@ import {
 } from '../../services/connectors.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { jsonBody } from '../json-body.ts';
+import { jsonObject, type RouteDoc } from '../openapi.ts';
 import { oneOf, pathParam, plainText, queryParams, wholeNumber } from '../params.ts';
+
+const syncQuery = { full: oneOf(['true', 'false']), wait: oneOf(['true', 'false']) };
+const runsQuery = { limit: wholeNumber(1, 200) };
 
 /** A connector's id or exact name (at most 100 characters). */
 function connectorRef(c: Context): string {
@@ -72,7 +81,7 @@ export function connectorRoutes(
     )
     .post('/:idOrName/sync', async (c) => {
       const idOrName = connectorRef(c);
-      const q = queryParams(c, { full: oneOf(['true', 'false']), wait: oneOf(['true', 'false']) });
+      const q = queryParams(c, syncQuery);
       const full = q.full === 'true';
       if (q.wait === 'false') {
         const connector = await getConnector({ ctx, idOrName });
@@ -97,8 +106,131 @@ export function connectorRoutes(
       return c.json(report);
     })
     .get('/:idOrName/runs', async (c) => {
-      const q = queryParams(c, { limit: wholeNumber(1, 200) });
+      const q = queryParams(c, runsQuery);
       const runs = await listRuns({ ctx, idOrName: connectorRef(c), limit: q.limit ?? 20 });
       return c.json({ runs: runs.map(runView) });
     });
 }
+
+/**
+ * The body of POST /connectors as it is checked: `connectorInput`, then `settings` and `secrets` by the
+ * kind's own schemas (`connectorKinds`), one alternative per kind. Settings that all have defaults may
+ * be left out.
+ */
+const connectorBody = z.union(
+  connectorKindNames.map((kind) => {
+    const { settings, secrets } = connectorKinds[kind];
+    return connectorInput.extend({
+      kind: z.literal(kind),
+      settings: settings.safeParse({}).success ? settings.optional() : settings,
+      secrets,
+    });
+  }),
+);
+
+const connectorParam = {
+  idOrName: { description: "The connector's id (a UUID) or its exact name.", schema: plainText(100) },
+};
+const oneConnector = {
+  200: {
+    description: 'The connector, with the names of its secrets (`secretsSet`), never their values.',
+    schema: jsonObject,
+  },
+  404: { description: 'No such connector.' },
+};
+
+export const connectorDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/connectors',
+    tag: 'connectors',
+    summary: 'List CRM connectors',
+    responses: { 200: { description: '`{ connectors: [...] }`, without secrets.', schema: jsonObject } },
+  },
+  {
+    method: 'post',
+    path: '/connectors',
+    tag: 'connectors',
+    summary: 'Add a CRM connector (Salesforce, HubSpot)',
+    description:
+      'Secrets are stored encrypted and never shown again. The first sync is a backfill; it runs in `closeloop serve` at once, or with POST /connectors/{idOrName}/sync.',
+    body: { content: { 'application/json': { schema: connectorBody } } },
+    responses: {
+      201: oneConnector[200],
+      404: { description: 'No such goal.' },
+      409: { description: 'A connector with this name exists.' },
+      422: { description: 'Unknown kind, a missing setting or secret; `detail` says which.' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/connectors/:idOrName',
+    tag: 'connectors',
+    summary: 'Read a connector',
+    params: connectorParam,
+    responses: oneConnector,
+  },
+  {
+    method: 'patch',
+    path: '/connectors/:idOrName',
+    tag: 'connectors',
+    summary: "Change a connector's interval or goal",
+    description: 'Settings and secrets are not changed in place: remove the connector and add it again.',
+    params: connectorParam,
+    body: { content: { 'application/json': { schema: connectorPatch } } },
+    responses: { ...oneConnector, 422: { description: 'The change is not valid.' } },
+  },
+  {
+    method: 'delete',
+    path: '/connectors/:idOrName',
+    tag: 'connectors',
+    summary: 'Remove a connector and its runs (its conversions stay in the ledger)',
+    params: connectorParam,
+    responses: { 204: { description: 'Removed.' }, 404: { description: 'No such connector.' } },
+  },
+  {
+    method: 'post',
+    path: '/connectors/:idOrName/test',
+    tag: 'connectors',
+    summary: 'Sign in to the CRM and read a few deals, storing nothing',
+    params: connectorParam,
+    responses: {
+      200: { description: 'Whether the CRM answered, and what it said.', schema: jsonObject },
+      404: { description: 'No such connector.' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/connectors/:idOrName/sync',
+    tag: 'connectors',
+    summary: 'Sync now',
+    description:
+      '`full=true` reads every deal again (a backfill). `wait=false` answers 202 at once and syncs in the background; the run then shows in GET /connectors/{idOrName}/runs.',
+    params: connectorParam,
+    query: syncQuery,
+    responses: {
+      200: {
+        description: "The run's report: deals read, conversions staged, skipped and why.",
+        schema: jsonObject,
+      },
+      202: {
+        description: '`{ accepted: true, runs }`: the sync runs in the background.',
+        schema: jsonObject,
+      },
+      404: { description: 'No such connector.' },
+      409: { description: 'A sync of this connector is running.' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/connectors/:idOrName/runs',
+    tag: 'connectors',
+    summary: "A connector's sync runs, newest first",
+    params: connectorParam,
+    query: runsQuery,
+    responses: {
+      200: { description: '`{ runs: [...] }` with their counts and errors.', schema: jsonObject },
+      404: { description: 'No such connector.' },
+    },
+  },
+];
