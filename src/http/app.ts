@@ -10,6 +10,7 @@ import type { DealSourceFactory } from '../services/connectors.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { createMetricsRegistry, type MetricsRegistry } from '../services/metrics.ts';
 import { registerLedgerMetrics } from '../services/metrics-ledger.ts';
+import { registerSourceMetrics } from '../services/metrics-sources.ts';
 import type { ScheduleDeps } from '../services/schedules.ts';
 import { type StatusSetup, unknownSetup } from '../services/status.ts';
 import { apiDocsRoutes } from './api-docs.ts';
@@ -155,6 +156,7 @@ export function createApp({
 function defaultMetrics(): MetricsRegistry {
   const metrics = createMetricsRegistry();
   registerLedgerMetrics(metrics);
+  registerSourceMetrics(metrics);
   return metrics;
 }
 
