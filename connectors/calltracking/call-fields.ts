@@ -1,43 +1,38 @@
 /**
  * Small readers the call adapters share: a provider's JSON numbers and strings, epoch times, and the
- * click ID in a landing URL. Pure, like the adapters.
+ * click ID in a landing URL. Pure, like the adapters. The lenient forms of parse.ts's and call-times.ts's
+ * readers (the generic and CallTrackingMetrics adapters take a malformed field as absent).
  */
 
-/** A landing URL's `msclkid` (the key matched case-insensitively: pages write MSCLKID, msclkid, MsClkId). */
-export function msclkidFromUrl(url: string | null): string | null {
-  if (!url) return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return null;
-  }
-  for (const [key, value] of parsed.searchParams) if (key.toLowerCase() === 'msclkid' && value) return value;
-  return null;
+import { epoch } from './call-times.ts';
+import { CallInputError, seconds as strictSeconds, text as strictText } from './parse.ts';
+
+export { msclkidFromUrl } from './parse.ts';
+
+/** Null instead of an error: these adapters read what a provider documents and drop what is malformed. */
+function lenient<T>(read: (raw: unknown, field: string) => T | null): (value: unknown) => T | null {
+  return (value) => {
+    try {
+      return read(value, '');
+    } catch (err) {
+      if (err instanceof CallInputError) return null;
+      throw err;
+    }
+  };
 }
 
-/** A whole number of seconds from a JSON number or a numeric string; null when absent or not a number. */
-export function seconds(value: unknown): number | null {
-  if (value === null || value === undefined || value === '') return null;
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
-  return Number.isFinite(n) && n >= 0 ? Math.round(n) : null;
-}
+/** A whole number of seconds (185, "185", "185.4", "00:03:05"); null when absent or not seconds. */
+export const seconds = lenient(strictSeconds);
 
 /** A non-empty trimmed string (numbers written as text), else null. */
-export function text(value: unknown): string | null {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value !== 'string') return null;
-  const t = value.trim();
-  return t === '' ? null : t;
-}
+export const text = lenient(strictText);
 
 /** Epoch seconds or milliseconds (told apart by magnitude: above 1e12 is milliseconds) as a Date. */
 export function epochTime(value: unknown): Date | null {
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
   if (!Number.isFinite(n) || n <= 0 || (typeof value === 'string' && value.trim() === '')) return null;
-  const ms = n > 1e12 ? n : n * 1000;
   // To the second: Microsoft's conversion time has no fractions, and adjustments must repeat it exactly.
-  return new Date(Math.floor(ms / 1000) * 1000);
+  return new Date(Math.floor(epoch(n).getTime() / 1000) * 1000);
 }
 
 /** The body as one JSON object, or why it is not one. */
