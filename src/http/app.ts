@@ -126,9 +126,22 @@ export function createApp({
   // Before /api/v1's key check: the document describes the API and holds no data.
   app.route('/', apiDocsRoutes());
   app.route('/', createSnippetRoutes());
-  app.route('/', dashboardRoutes({ ctx, target, maxUploadBytes, adminPassword, onError: handleError }));
-  // Authenticated by its signature (before the body is parsed), not by the API key.
   const crm = secrets ? { secrets, log, ...(dealSources ? { sources: dealSources } : {}) } : undefined;
+  app.route(
+    '/',
+    dashboardRoutes({
+      ctx,
+      target,
+      maxUploadBytes,
+      adminPassword,
+      onError: handleError,
+      log,
+      clientFor,
+      crm,
+      schedules,
+    }),
+  );
+  // Authenticated by its signature (before the body is parsed), not by the API key.
   if (crm) app.route('/webhooks/hubspot', hubspotWebhookRoutes(ctx, crm));
   // Outside the API key: each provider authenticates with its source's own secret.
   if (webhooks) app.route('/', webhookRoutes({ ctx, log, ...webhooks }));

@@ -1,13 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import type { Emulator } from '../../src/msads/emulator/index.ts';
+import { createSecrets } from '../../src/secrets.ts';
 import { createApiKey } from '../../src/services/api-keys.ts';
+import { addConnector } from '../../src/services/connectors.ts';
+import { addSchedule, type ScheduleDeps } from '../../src/services/schedules.ts';
+import { processWebhookEvents } from '../../src/services/webhook-processor.ts';
+import { createWebhookSource, webhookEndpoint } from '../../src/services/webhook-sources.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
 import { testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
+import { memoryCrm } from '../helpers/deal-source.ts';
+import { startHttpServer, type TestServer } from '../helpers/source-servers.ts';
 import { addAccount, addGoal, emulatorClient, resetSending, testSubmitter } from '../helpers/submit.ts';
 import {
   accessibilityViolations,
@@ -90,6 +98,16 @@ let page: Page;
 let key: string;
 let emulator: Emulator;
 let account: SubmitAccount;
+const secrets = createSecrets(randomBytes(32));
+const crm = memoryCrm();
+const schedules: ScheduleDeps = {
+  secrets,
+  limits: { policy: { allowPrivate: true }, maxBytes: 1024 * 1024, timeoutMs: 5000 },
+};
+/** Serves the file of the scheduled import. */
+let sheetServer: TestServer;
+/** Markup in names that users choose: every page shows it as text. */
+const hostileName = `<script>window.__xss=3</script><img src=x onerror="window.__xss=4">`;
 /** Script errors and CSP violations seen on any page: an XSS that ran, or inline code the CSP blocked. */
 const pageErrors: string[] = [];
 const dialogs: string[] = [];
@@ -100,7 +118,14 @@ beforeAll(async () => {
   await addGoal(database, { name: 'Purchase' });
   emulator = await resetSending(database, 'Purchase');
   key = (await createApiKey({ ctx: testContext(database, () => new Date()), name: 'browser test' })).key;
-  dashboard = await startDashboard(database);
+  sheetServer = await startHttpServer((_req, res) => res.end(csv));
+  dashboard = await startDashboard(database, {
+    secrets,
+    dealSources: crm.factory(),
+    schedules,
+    webhooks: { secrets, publicUrl: 'https://calls.example.com' },
+    clientFor: () => emulatorClient(emulator.fetch, account),
+  });
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   page = await context.newPage();
@@ -119,6 +144,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await dashboard?.close();
+  await sheetServer?.close();
   await database?.close();
 });
 
@@ -274,6 +300,13 @@ describe('the dashboard in a browser', () => {
     expect(await page.locator('section[aria-labelledby=fewer] tfoot').textContent()).toContain('29');
     // Every per-day bar segment is drawn, one per outcome and day.
     expect(await page.locator('svg[role=img] rect').count()).toBeGreaterThan(10);
+    // Microsoft's own figures (the emulator's) beside ours: the 3 rows it accepted today.
+    const today = new Date().toISOString().slice(0, 10);
+    const microsoft = page.locator('section[aria-labelledby=microsoft]');
+    expect(await microsoft.locator('caption').allTextContents()).toContain('Purchase');
+    const todayRow = microsoft.locator('tbody tr').filter({ hasText: today });
+    expect(await todayRow.locator('td').first().textContent()).toBe('3');
+    expect(await todayRow.locator('td').nth(1).textContent()).toMatch(/^\d+$/);
     await checkPage('09-overview');
     // Each reason's link lists exactly its rows.
     for (const r of rows.filter((x) => x.link.startsWith('/dashboard/conversions'))) {
@@ -309,6 +342,142 @@ describe('the dashboard in a browser', () => {
     expect(await page.locator('main .banner').textContent()).toContain('Dry run');
     expect(await page.locator('tbody').textContent()).toContain('dry run (emulator)');
     await checkPage('11-accounts');
+  });
+
+  it('the connectors page shows each connector and its last run, and "Sync now" runs a sync', async () => {
+    const ctx = testContext(database, () => new Date());
+    await addConnector({
+      ctx,
+      secrets,
+      input: {
+        kind: 'hubspot',
+        name: `${hostileName} HubSpot`,
+        goal: 'Purchase',
+        intervalMinutes: 30,
+        settings: { wonStages: ['closedwon'] },
+        secrets: { token: 'pat-na1-never-shown', webhookSecret: 'whsec-never-shown' },
+      },
+    });
+    const deal = (dealId: string, clickId: string | null) => ({
+      dealId,
+      name: dealId,
+      won: true,
+      wonAt: new Date(Date.now() - 3_600_000),
+      closeDateNoon: null,
+      amount: '99',
+      currency: 'USD',
+      click: clickId ? { clickId, rule: 'deal.msclkid', capturedAt: null } : null,
+      deleted: false,
+      mergedInto: null,
+      modifiedAt: new Date(),
+    });
+    crm.put(deal('D1', click('e')));
+    crm.put(deal('D2', null));
+    await nav('Connectors');
+    const row = page.locator('tbody tr').filter({ hasText: 'HubSpot' });
+    expect(await row.locator('th').textContent()).toBe(`${hostileName} HubSpot`);
+    expect(await row.textContent()).toContain('never');
+    expect(await row.textContent()).toContain('30 min');
+    expect(await page.content()).not.toContain('never-shown');
+    await row.getByRole('button', { name: /^Sync now: / }).click();
+    await page.waitForURL(/\/dashboard\/connectors\?syncing=/);
+    expect(await page.getByRole('status').last().textContent()).toContain('Sync of');
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return row.textContent();
+      })
+      .toContain('succeeded');
+    const text = await row.textContent();
+    expect(text).toContain('2 deals read');
+    expect(text).toContain('1 conversions');
+    expect(text).toMatch(/skipped: 1 no_click_id/);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    await checkPage('12-connectors');
+  });
+
+  it('the call tracking page shows each source with its endpoint path (never its token) and its latest calls', async () => {
+    const ctx = testContext(database, () => new Date());
+    const source = await createWebhookSource({
+      ctx,
+      secrets,
+      input: { provider: 'generic', name: `${hostileName} calls`, goal: 'Purchase' },
+    });
+    const endpoint = webhookEndpoint(source, secrets, dashboard.url);
+    const token = new URL(endpoint.url!).searchParams.get('token')!;
+    const call = (callId: string, landing: string | null) =>
+      fetch(endpoint.url!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          callId,
+          startTime: new Date(Date.now() - 3_600_000).toISOString(),
+          durationSec: 120,
+          talkSec: 110,
+          answered: true,
+          ...(landing ? { landingUrl: landing } : {}),
+        }),
+      });
+    expect((await call('CALL-1', `https://example.com/?msclkid=${click('f')}`)).status).toBeLessThan(300);
+    expect((await call('CALL-2', null)).status).toBeLessThan(300);
+    await processWebhookEvents({ ctx });
+    await nav('Call tracking');
+    const section = page.locator('main section').filter({ hasText: 'calls' });
+    expect(await section.locator('h2').textContent()).toBe(`${hostileName} calls`);
+    const facts = await section.locator('dl.facts').textContent();
+    expect(facts).toContain('generic');
+    expect(facts).toContain(`/webhooks/generic/${source.id}`);
+    expect(await page.content()).not.toContain(token);
+    const rows = section.locator('tbody tr');
+    expect(await rows.count()).toBe(2);
+    expect(await rows.filter({ hasText: 'CALL-1' }).textContent()).toContain('conversion');
+    expect(await rows.filter({ hasText: 'CALL-2' }).locator('td').nth(3).textContent()).not.toBe('');
+    await rows.filter({ hasText: 'CALL-1' }).getByRole('link').click();
+    await page.waitForURL(/\/dashboard\/conversions\/\d+$/);
+    await nav('Call tracking');
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    await checkPage('13-call-tracking');
+  });
+
+  it('the schedules page shows each schedule without its credentials; Run now imports, Pause and Resume', async () => {
+    const ctx = testContext(database, () => new Date());
+    await addSchedule({
+      ctx,
+      deps: schedules,
+      input: {
+        name: `${hostileName} sheet`,
+        url: `${sheetServer.origin}/sheet.csv`,
+        username: 'ann',
+        password: 'hunter2-secret',
+        every: 'daily 06:00',
+        timeZone: 'Europe/Berlin',
+      },
+    });
+    await nav('Schedules');
+    const row = page.locator('tbody tr').filter({ hasText: 'sheet' });
+    expect(await row.locator('th').textContent()).toBe(`${hostileName} sheet`);
+    const text = await row.textContent();
+    expect(text).toContain(`${sheetServer.origin}/sheet.csv`);
+    expect(text).toContain('Europe/Berlin');
+    expect(text).toContain('never');
+    expect(await page.content()).not.toContain('hunter2-secret');
+    await row.getByRole('button', { name: /^Run now: / }).click();
+    await page.waitForURL(/\/dashboard\/schedules\?started=/);
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return row.locator('td').nth(4).textContent();
+      })
+      .toMatch(/imported/);
+    await row.getByRole('link', { name: 'its upload' }).click();
+    await page.waitForURL(/\/dashboard\/uploads\/[0-9a-f-]{36}$/);
+    await nav('Schedules');
+    await row.getByRole('button', { name: /^Pause / }).click();
+    await expect.poll(() => row.locator('td').nth(3).textContent()).toContain('paused');
+    await checkPage('14-schedules');
+    await row.getByRole('button', { name: /^Resume / }).click();
+    await expect.poll(() => row.getByRole('button', { name: /^Pause / }).count()).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
   });
 
   it('refuses a POST without the CSRF token or with a wrong one (403), even with the session cookie', async () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { Database } from '../../src/db/client.ts';
-import { createApp } from '../../src/http/app.ts';
+import { type AppDeps, createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { testContext } from '../helpers/context.ts';
 
@@ -39,7 +39,10 @@ export interface DashboardServer {
 /** The whole app (dashboard, API) on 127.0.0.1 and a free port, as `closeloop serve` runs it. */
 export async function startDashboard(
   database: Database,
-  options: { adminPassword?: string } = {},
+  options: Pick<
+    AppDeps,
+    'adminPassword' | 'secrets' | 'dealSources' | 'schedules' | 'webhooks' | 'clientFor'
+  > = {},
 ): Promise<DashboardServer> {
   const app = createApp({
     ctx: testContext(database, () => new Date()),

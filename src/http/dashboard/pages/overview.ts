@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { filtersQuery } from '../../../services/conversion-search.ts';
+import { type Comparison, compareWithMicrosoft } from '../../../services/msads-comparison.ts';
 import { conversionOutcomes, lastDays } from '../../../services/overview.ts';
 import { legend, outcomeChart, seriesOf } from '../chart.ts';
-import { href, render } from '../layout.ts';
+import { href, notice, render } from '../layout.ts';
 import type { DashboardPage } from '../pages.ts';
 import type { DashboardEnv } from '../session.ts';
 
@@ -11,11 +12,14 @@ const periods = [7, 30, 90] as const;
 
 export const overviewPage: DashboardPage = {
   nav: { path: '', label: 'Overview' },
-  routes: ({ ctx }) =>
+  routes: ({ ctx, clientFor }) =>
     new Hono<DashboardEnv>().get('/', async (c) => {
       const days = periods.find((p) => String(p) === c.req.query('days')) ?? 30;
       const { from, to } = lastDays(ctx.now(), days);
-      const s = await conversionOutcomes({ ctx, from, to });
+      const [s, microsoft] = await Promise.all([
+        conversionOutcomes({ ctx, from, to }),
+        compareWithMicrosoft({ ctx, clientFor, days }),
+      ]);
       const notCounted = s.reasons.reduce((a, r) => a + r.count, 0);
       const series = seriesOf(s.days);
       const body = html`<form method="get" action="${href('')}" class="actions">
@@ -59,7 +63,37 @@ export const overviewPage: DashboardPage = {
             <tfoot><tr><td class="num"><strong>${notCounted}</strong></td><th scope="row">Total not counted</th><td colspan="2">${s.received + s.refusedByChecks} received − ${s.accepted} accepted</td></tr></tfoot>
           </table></div>
           ${s.reasons.length === 0 ? html`<p>Every conversion of the period was accepted.</p>` : ''}
-        </section>`;
+        </section>
+        ${microsoftSection(microsoft)}`;
       return render(c, { title: 'Overview', active: '', body });
     }),
 };
+
+/** Microsoft's own daily figures per goal beside the ledger's; Microsoft not answering is said, not fatal. */
+function microsoftSection(m: Comparison) {
+  return html`<section aria-labelledby="microsoft">
+    <h2 id="microsoft">Microsoft's own figures</h2>
+    ${
+      !m.ok
+        ? notice('error', `Microsoft's figures are not available: ${m.reason}`)
+        : html`<p>Per goal and UTC day: the rows Microsoft accepted from closeloop, and what Microsoft itself counted (attributed to a click) or took without attributing, and why (${m.from} to ${m.to}).</p>
+          ${m.notes.map((n) => html`<p class="muted">${n}</p>`)}
+          ${m.goals.map(
+            (g) => html`<div class="table-wrap"><table>
+              <caption>${g.goal}</caption>
+              <thead><tr><th scope="col">Day</th><th scope="col" class="num">Accepted (closeloop)</th><th scope="col" class="num">Counted by Microsoft</th><th scope="col" class="num">Not attributed</th><th scope="col">Why not attributed</th></tr></thead>
+              <tbody>${g.days.map(
+                (d) => html`<tr>
+                  <th scope="row">${d.date}</th>
+                  <td class="num">${d.accepted}</td>
+                  <td class="num">${d.counted ?? '–'}</td>
+                  <td class="num">${d.unattributed ?? '–'}</td>
+                  <td>${d.reasons.map((r) => html`${r.count} ${r.reason}: ${r.explain} `)}</td>
+                </tr>`,
+              )}</tbody>
+            </table></div>`,
+          )}
+          ${m.goals.length === 0 ? html`<p>Nothing accepted and nothing reported by Microsoft in this period.</p>` : ''}`
+    }
+  </section>`;
+}
