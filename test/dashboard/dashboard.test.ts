@@ -117,6 +117,9 @@ beforeAll(async () => {
   account = await addAccount(database, { name: 'Dry run (built-in emulator)' });
   await addGoal(database, { name: 'Purchase' });
   emulator = await resetSending(database, 'Purchase');
+  // The goal as the emulator knows it, so that its figures on the overview are Purchase's.
+  const [emulated] = emulator.goals('1000').filter((g) => g.name === 'Purchase');
+  await database.query(sql`update goals set msads_goal_id = ${emulated!.id} where name = 'Purchase'`);
   key = (await createApiKey({ ctx: testContext(database, () => new Date()), name: 'browser test' })).key;
   sheetServer = await startHttpServer((_req, res) => res.end(csv));
   dashboard = await startDashboard(database, {
