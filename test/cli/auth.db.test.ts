@@ -154,7 +154,7 @@ describe('closeloop auth login', { timeout: cliTestTimeoutMs }, () => {
     } finally {
       await database.close();
     }
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('consent elsewhere: a run without input keeps the request, a later --code run finishes it', async () => {
     const first = await login(['--account', '7654321'], async () => undefined);
@@ -176,7 +176,7 @@ describe('closeloop auth login', { timeout: cliTestTimeoutMs }, () => {
       'Microsoft refused the code (AADSTS54005: OAuth2 Authorization code was already redeemed.',
     );
     expect(again.stderr).toContain('run `closeloop auth login` again');
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('explains a redirect URI that differs from the consent request', async () => {
     const first = await login(
@@ -192,7 +192,7 @@ describe('closeloop auth login', { timeout: cliTestTimeoutMs }, () => {
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('Microsoft refused the redirect URI http://localhost:9999/elsewhere');
     expect(wrong.stderr).toContain('--redirect-uri');
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('refuses a URL from another consent request, and a declined consent', async () => {
     const stale = await login([], async (url) => {
@@ -209,7 +209,7 @@ describe('closeloop auth login', { timeout: cliTestTimeoutMs }, () => {
     );
     expect(declined.code).toBe(2);
     expect(declined.stderr).toContain('Microsoft did not grant consent: access_denied: the user declined');
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('has nothing to sign in to in a dry run', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'closeloop-auth-dry-'));
@@ -225,5 +225,5 @@ describe('closeloop auth login', { timeout: cliTestTimeoutMs }, () => {
     } finally {
       await dry.cleanup();
     }
-  }, 60_000);
+  }, cliTestTimeoutMs);
 });

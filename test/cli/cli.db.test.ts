@@ -38,7 +38,7 @@ describe('closeloop CLI', { timeout: cliTestTimeoutMs }, () => {
     expect(key.code).toBe(0);
     expect(key.stdout.trim()).toMatch(/^cl_[\w-]{43}$/);
     expect(key.stderr).toContain('shown only now');
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('imports with --preview --json: one object per row, a summary, exit 1 when rows are rejected', async () => {
     const csv = file(
@@ -81,7 +81,7 @@ describe('closeloop CLI', { timeout: cliTestTimeoutMs }, () => {
     const results = await runCli(['results', id, '--errors-only'], env);
     expect(results.code).toBe(0);
     expect(results.stdout.trim().split('\r\n')).toHaveLength(2);
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('refuses a file with a missing column with exit 2 and the reason', async () => {
     const bad = await runCli(['import', file('bad.csv', 'Conversion Name,Conversion Value\nx,1\n')], env);
@@ -90,7 +90,7 @@ describe('closeloop CLI', { timeout: cliTestTimeoutMs }, () => {
     const missing = await runCli(['import', join(dir, 'nope.csv')], env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no such file');
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('explains usage and bad configuration', async () => {
     const help = await runCli(['import', '--help'], env);
@@ -106,5 +106,5 @@ describe('closeloop CLI', { timeout: cliTestTimeoutMs }, () => {
     const badEnv = await runCli(['goals', 'list'], { ...env, PORT: 'eighty' });
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toContain('PORT');
-  }, 60_000);
+  }, cliTestTimeoutMs);
 });

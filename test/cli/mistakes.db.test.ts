@@ -24,7 +24,7 @@ beforeAll(async () => {
     env,
   );
   expect(added.code, added.stderr).toBe(0);
-}, 60_000);
+}, cliTestTimeoutMs);
 afterAll(() => cleanup());
 
 describe('mistakes caught with the fix', { timeout: cliTestTimeoutMs }, () => {
@@ -36,7 +36,7 @@ describe('mistakes caught with the fix', { timeout: cliTestTimeoutMs }, () => {
     expect(list.stdout).toMatch(
       /^● Purchase {2}\[variable 49\.90 USD; count all; window 12 hours; account\] {2}/,
     );
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('a file: did you mean, the Microsoft name of a Windows zone, a dropped fraction noted', async () => {
     const csv = file('mixed.csv', [
@@ -60,7 +60,7 @@ describe('mistakes caught with the fix', { timeout: cliTestTimeoutMs }, () => {
     const id = /Upload ([0-9a-f-]{36})/.exec(result.stdout)![1]!;
     const results = await runCli(['results', id], env);
     expect(results.stdout.split('\r\n')[1]).toMatch(/,129\.90,USD,/);
-  }, 60_000);
+  }, cliTestTimeoutMs);
 
   it('an adjustments file is read as one (and said so); a conversions file with --adjustments is refused', async () => {
     const adjustments = file('restate.csv', [
@@ -83,5 +83,5 @@ describe('mistakes caught with the fix', { timeout: cliTestTimeoutMs }, () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('one.csv: This is a conversions file');
     expect(refused.stderr).toContain('Import it as conversions (without --adjustments');
-  }, 60_000);
+  }, cliTestTimeoutMs);
 });
