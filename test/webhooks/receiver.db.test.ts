@@ -20,7 +20,9 @@ const started = new Date('2026-11-29T10:00:00Z');
 beforeAll(async () => {
   database = await createTestDatabase();
   await addAccount(database);
-  await addGoal(database, { name: 'Phone call' });
+  // Ready at Microsoft three hours before this file's clock (the helper's default is three hours before
+  // the real time, which is after the clock: the rows would be held for the goal).
+  await addGoal(database, { name: 'Phone call', readyAt: new Date(started.getTime() - 3 * 3600_000) });
   t = await webhookApp(database, clock.now);
   ctm = await t.addSource({
     provider: 'calltrackingmetrics',
