@@ -38,6 +38,11 @@ const committed: [tag: string, when: number, sha256: string][] = [
   ['0006_crm_connectors', 1796047440587, '947479affa44b5297624550ef58d42b091acf7f70aeb8eed35a0202939684203'],
   ['0007_schedules', 1796047845307, '17056270f55b2329e3e930507c30147b3d3c3b1b94f8a09753a8fd668346dc52'],
   ['0008_webhooks', 1796048209779, 'd0b1d696cabd9d7f5b7fd4c7d0eb217077e631cd1869997a666f5309fe9c4aec'],
+  [
+    '0009_ledger_index_state_first',
+    1796054759926,
+    'f90641cf0ed9b4013c53fddf99e696af3bd0a5aabd2a847b0ea3b99d420bc95b',
+  ],
 ];
 
 interface Journal {
