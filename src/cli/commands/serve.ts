@@ -31,6 +31,7 @@ export const serveCommand: Command = {
       { scheduleDeps },
       { startScheduleRunner },
       { startWebhookProcessing, startCallPolling },
+      { guardedFetch },
     ] = await Promise.all([
       import('@hono/node-server'),
       import('../../db/client.ts'),
@@ -45,6 +46,7 @@ export const serveCommand: Command = {
       import('../../services/schedules.ts'),
       import('../../services/schedule-runner.ts'),
       import('../../services/webhook-runner.ts'),
+      import('../../ingest/sources/guarded-fetch.ts'),
     ]);
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
@@ -68,7 +70,15 @@ export const serveCommand: Command = {
     // Call-tracking webhooks: received calls become conversions in the background; polled providers are read.
     const calls = new AbortController();
     const processing = startWebhookProcessing({ ctx, log, signal: calls.signal });
-    startCallPolling({ ctx, secrets: sending.secrets, log, signal: calls.signal, onPolled: processing.wake });
+    // A polled provider's address can be typed by a user (--base-url): the scheduled sources' guard applies.
+    startCallPolling({
+      ctx,
+      secrets: sending.secrets,
+      log,
+      signal: calls.signal,
+      onPolled: processing.wake,
+      fetch: guardedFetch({ allowPrivate: config.allowPrivateSources }),
+    });
     const app = createApp({
       ctx,
       log,
