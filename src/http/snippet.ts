@@ -55,7 +55,7 @@ function loadFile(distDir: string, name: string, contentType: string): SnippetFi
 
 /**
  * Routes for the web snippet, to mount at the root of the service (paths are relative, so a reverse
- * proxy may put them under any prefix, e.g. /closeloop/). See the README's "Web snippet" section.
+ * proxy may put them under any prefix, e.g. /closeloop/). See docs/web-snippet.md.
  */
 export function createSnippetRoutes(options: SnippetRoutesOptions = {}): Hono {
   const maxDays = options.cookieDays ?? 90;

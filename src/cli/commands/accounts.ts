@@ -165,7 +165,7 @@ function addInput(values: Record<string, string | boolean | undefined>): Record<
 /** Accounts as a table, with what needs doing under each one. */
 export function accountTable(list: AccountView[]): string {
   if (list.length === 0)
-    return 'No accounts. Set MSADS_* (see the README) or run: closeloop accounts add --help';
+    return 'No accounts. Set MSADS_* (docs/sending.md, "Setting up an account") or run: closeloop accounts add --help';
   const rows = list.map((a) => ({
     a,
     cells: [

@@ -145,7 +145,7 @@ async function pickAccount(ctx: ServiceContext, id: string | undefined): Promise
   if (!account || account.target === 'emulator')
     throw new CliError(
       id === undefined
-        ? 'No Microsoft Advertising account is configured, only the built-in dry run (which needs no sign-in). Set MSADS_CUSTOMER_ID, MSADS_ACCOUNT_ID, MSADS_DEVELOPER_TOKEN and MSADS_CLIENT_ID (see the README), or register one with `closeloop accounts add`.'
+        ? 'No Microsoft Advertising account is configured, only the built-in dry run (which needs no sign-in). Set MSADS_CUSTOMER_ID, MSADS_ACCOUNT_ID, MSADS_DEVELOPER_TOKEN and MSADS_CLIENT_ID (docs/sending.md, "Setting up an account"), or register one with `closeloop accounts add`.'
         : `Account ${id} is the built-in dry run: it needs no sign-in.`,
       2,
     );

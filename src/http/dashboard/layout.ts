@@ -79,7 +79,7 @@ export function page(
   return documentShell({ title, header, body: html`<h1>${title}</h1>${body}` });
 }
 
-export const dryRunBanner = html`<div class="banner dry-run" role="status"><strong>Dry run.</strong> Conversions go to the built-in emulator: nothing reaches Microsoft Advertising. Set the <code>MSADS_*</code> variables (see the README) to send for real.</div>`;
+export const dryRunBanner = html`<div class="banner dry-run" role="status"><strong>Dry run.</strong> Conversions go to the built-in emulator: nothing reaches Microsoft Advertising. Set the <code>MSADS_*</code> variables (docs/sending.md, “Setting up an account”) to send for real.</div>`;
 
 /** A message after a form: an error (role=alert, read out at once) or a confirmation. */
 export function notice(kind: 'error' | 'ok', text: string | undefined): Html | '' {
