@@ -127,6 +127,25 @@ describe('signing in to the dashboard', () => {
       expect(res.headers.get('location')).toBe('/dashboard');
     }
   });
+
+  it('after 10 failed sign-ins from one address, refuses even the right secret with 429 for 15 minutes', async () => {
+    clock.advance(16 * 60_000); // the earlier test's failure has left the window
+    for (let i = 0; i < 10; i++) expect((await signIn(`wrong password ${i}`)).status).toBe(401);
+    const blocked = await signIn(adminPassword);
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('retry-after')).toBe('900');
+    expect(await blocked.text()).toContain(
+      'Too many failed sign-ins from your address: try again in 15 min.',
+    );
+    expect(blocked.headers.getSetCookie().some((c) => c.startsWith('closeloop_session='))).toBe(false);
+    clock.advance(14 * 60_000);
+    expect((await signIn(key)).status).toBe(429);
+    clock.advance(61_000); // the first failure has left the window: one more try
+    expect((await signIn(adminPassword)).status).toBe(303);
+    // A success forgets the failures.
+    expect((await signIn('wrong again')).status).toBe(401);
+    expect((await signIn(key)).status).toBe(303);
+  });
 });
 
 describe('a session ends', () => {

@@ -16,6 +16,7 @@ import {
   signInToken,
   signInTokenMatches,
 } from './session.ts';
+import { clientAddress, createSignInLimiter } from './sign-in-limit.ts';
 
 /** A sign-in form is a key or a password and two hidden fields: far below this. */
 const maxSignInBytes = 8 * 1024;
@@ -52,6 +53,7 @@ function signInPage({
 
 /** GET and POST /dashboard/sign-in: the one form that needs no session (its CSRF token is double-submitted). */
 export function signInRoutes(ctx: ServiceContext, { adminPassword }: { adminPassword: string | undefined }) {
+  const limiter = createSignInLimiter(() => ctx.now().getTime());
   return new Hono()
     .get('/sign-in', async (c) => {
       const next = safeNext(c.req.query('next'));
@@ -84,13 +86,29 @@ export function signInRoutes(ctx: ServiceContext, { adminPassword }: { adminPass
           }),
           403,
         );
+      const address = clientAddress(c);
+      const wait = limiter.retryAfterSec(address);
+      if (wait > 0) {
+        c.header('retry-after', String(wait));
+        return c.html(
+          signInPage({
+            token: signInToken(c),
+            next,
+            adminPassword: adminPassword !== undefined,
+            error: `Too many failed sign-ins from your address: try again in ${wait < 60 ? `${wait} s` : `${Math.ceil(wait / 60)} min`}.`,
+          }),
+          429,
+        );
+      }
       try {
         const { token } = await signIn({ ctx, secret: form.get('secret') ?? '', adminPassword });
+        limiter.succeeded(address);
         setSessionCookie(c, token);
         deleteCookie(c, signInCookie, { path: `${base}/sign-in` });
         return c.redirect(next, 303);
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'unauthorized') throw err;
+        limiter.failed(address);
         return c.html(
           signInPage({
             token: signInToken(c),
