@@ -8,7 +8,7 @@ import { createApiKey } from '../../src/services/api-keys.ts';
 import { createGoal } from '../../src/services/goals.ts';
 import { createWebhookSource } from '../../src/services/webhook-sources.ts';
 import { type FakeResponseTap, startFakeResponseTap } from '../fakes/responsetap-server.ts';
-import { cliEnvironment, cliTestTimeoutMs } from '../helpers/cli.ts';
+import { cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 import { type RunningServe, startServe } from '../helpers/serve.ts';
 import { clickId } from './helpers.ts';
 
@@ -130,6 +130,9 @@ describe('ResponseTap through closeloop serve', { timeout: 3 * cliTestTimeoutMs 
       await stop(serve);
     }
     expect(fake.requests).toEqual([]);
+    const list = await runCli(['webhooks', 'list'], env);
+    expect(list.stdout).toMatch(/^ {2}polled \(account 4321\), next poll \d{4}-\d\d-\d\dT/m);
+    expect(list.stdout).toMatch(/^ {2}last poll failed: .*127\.0\.0\.1 is a loopback address/m);
   });
 
   it('polls the calls, turns the qualifying one into a conversion and the emulator accepts it', async () => {

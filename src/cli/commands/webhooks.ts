@@ -147,7 +147,15 @@ See docs/call-tracking.md.`,
           console.log(
             'No webhook sources. Add one with: closeloop webhooks add PROVIDER --name NAME --goal GOAL',
           );
-        else for (const v of views) console.log(`${v.name}  ${v.provider} → ${v.goal}  ${v.path}  ${v.id}`);
+        else
+          for (const v of views) {
+            console.log(`${v.name}  ${v.provider} → ${v.goal}  ${v.path}  ${v.id}`);
+            // Polled providers: when the next poll is due, and why the last one failed.
+            if ('nextPollAt' in v) {
+              console.log(`  polled (account ${v.account}), next poll ${v.nextPollAt ?? 'not planned'}`);
+              if (v.lastPollError) console.log(`  last poll failed: ${v.lastPollError}`);
+            }
+          }
         return 0;
       });
     }
