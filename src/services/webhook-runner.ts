@@ -133,15 +133,17 @@ export async function pollDueSources({
 }
 
 /**
- * Take a due source for one poll: its next poll time moves one interval on, only if it is still the one
- * read (`source.nextPollAt`). Of several processes that read the same due source, one wins.
+ * Take a due source for one poll: its next poll time moves one interval on, only if it is still due.
+ * Of several processes that read the same due source, one wins (the others find it in the future). Not
+ * a comparison with the time read: a time stored with microseconds (`now()` in SQL) would never equal
+ * the milliseconds JavaScript read back, and the source would never be polled again.
  */
 export async function claimPoll(ctx: ServiceContext, source: WebhookSource, now: Date): Promise<boolean> {
   const poller = callAdapters[source.provider]!.poller!;
   const next = new Date(now.getTime() + poller.intervalMs);
   const claimed = await ctx.database.query<{ id: string }>(sql`
     update webhook_sources set next_poll_at = ${ts(next)}
-     where id = ${source.id} and next_poll_at = ${ts(source.nextPollAt!)} returning id`);
+     where id = ${source.id} and next_poll_at <= ${ts(now)} returning id`);
   return claimed.length === 1;
 }
 
