@@ -45,7 +45,10 @@ export async function claimDueConnector(ctx: ServiceContext): Promise<Connector 
     const [won] = await ctx.database.db
       .update(connectors)
       .set({ nextSyncAt: new Date(now.getTime() + c.intervalMinutes * 60_000) })
-      .where(and(eq(connectors.id, c.id), eq(connectors.nextSyncAt, c.nextSyncAt)))
+      // Still due: the first claim moved next_sync_at past now, so a concurrent one matches no row
+      // (PostgreSQL re-checks the condition on the row that claim committed). Not "= the time read": a
+      // time written by SQL has microseconds that a JS Date drops, and it would never be claimed.
+      .where(and(eq(connectors.id, c.id), lte(connectors.nextSyncAt, now)))
       .returning();
     if (won) return won;
   }

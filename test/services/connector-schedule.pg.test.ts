@@ -146,4 +146,14 @@ describe('connector syncs from several processes', () => {
     // 15 min × 2^3 = 2 hours after the last failure.
     expect(broken.nextSyncAt.getTime() - clock.now().getTime()).toBe(2 * 3_600_000);
   });
+  it('a next_sync_at written by SQL, with microseconds, is claimed too (once)', async () => {
+    const clock = testClock(new Date(Date.now() + 90 * 86_400_000));
+    await pools[0]!.query(
+      sql`update connectors set next_sync_at = now() + interval '89 days 0.000123 seconds', lease_until = null`,
+    );
+    const claims = await Promise.all(pools.map((p) => claimDueConnector(testContext(p, clock.now))));
+    const names = claims.filter((c) => c !== undefined).map((c) => c!.name);
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names).size).toBe(names.length);
+  });
 });
