@@ -77,3 +77,23 @@ export async function clearPause(database: Database, accountId: string, now: Dat
     update accounts set paused_until = null, pause_reason = null
      where id = ${accountId}::uuid and paused_until is not null and paused_until <= ${ts(now)}`);
 }
+
+/**
+ * End the account's pause now, whatever its end (`closeloop accounts resume`, once the cause is fixed).
+ * Slots reserved while it stood lie past its end (reserveSlot pushes every slot past a pause): they move
+ * back by what was left of it, so the next call is not kept waiting for the pause that was lifted, and
+ * the calls already spaced after it stay spaced.
+ */
+export async function liftPause(
+  database: Pick<Database, 'query'>,
+  input: { accountId: string; now: Date },
+): Promise<void> {
+  const now = ts(input.now);
+  await database.query(sql`
+    update accounts
+       set next_call_at = case when next_call_at >= paused_until
+                               then greatest(next_call_at - (paused_until - ${now}), ${now})
+                               else next_call_at end,
+           paused_until = null, pause_reason = null, updated_at = ${now}
+     where id = ${input.accountId}::uuid and paused_until is not null`);
+}

@@ -2,13 +2,17 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { createEmulator } from '../../src/msads/emulator/index.ts';
+import { resumeAccount } from '../../src/services/account-resume.ts';
+import { pauseAccount, reserveSlot } from '../../src/submit/schedule.ts';
 import { accountErrorPauseMs, type SubmitAccount } from '../../src/submit/submitter.ts';
+import { testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import {
   addAccount,
   addGoal,
   emulatorClient,
   queueConversions,
+  resetSending,
   states,
   testSubmitter,
 } from '../helpers/submit.ts';
@@ -76,5 +80,51 @@ describe('an account error', () => {
       sql`select paused_until as until from accounts where id = ${account.id}::uuid`,
     );
     expect(cleared?.until).toBeNull();
+  });
+});
+
+describe('resuming a paused account', () => {
+  it('a running submitter sends its rows within a few seconds, not at the end of the 15 minutes', async () => {
+    const emulator = await resetSending(database, 'Deal');
+    await queueConversions(database, { goalId, goalName: 'Deal', count: 5, salt: 'resume' });
+    const at = new Date();
+    await pauseAccount(database, {
+      accountId: account.id,
+      until: new Date(at.getTime() + accountErrorPauseMs),
+      reason: '105 InvalidCredentials: Authentication failed.',
+      now: at,
+    });
+    // A call waiting for its slot when the pause came took one past the pause's end.
+    await reserveSlot(database, { accountId: account.id, callsPerMinute: 6000, now: at });
+
+    const submitter = testSubmitter(
+      database,
+      [{ account, client: emulatorClient(emulator.fetch, account) }],
+      {
+        config: { pollMs: 50 },
+      },
+    );
+    const stop = new AbortController();
+    const running = submitter.run(stop.signal);
+    try {
+      // Several passes (50 ms apart) find the account paused and call nothing.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(emulator.stats().calls).toBe(0);
+      expect(await states(database)).toEqual({ queued: 5 });
+
+      const resumed = await resumeAccount({
+        ctx: testContext(database, () => new Date()),
+        idOrRef: account.id,
+      });
+      expect(resumed.resumed).toBe(true);
+      const sentBy = Date.now() + 5_000;
+      while ((await states(database)).accepted !== 5 && Date.now() < sentBy)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await states(database)).toEqual({ accepted: 5 });
+      expect(emulator.stats().calls).toBe(1);
+    } finally {
+      stop.abort();
+      await running;
+    }
   });
 });
