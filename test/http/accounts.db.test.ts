@@ -6,8 +6,12 @@ import { onError } from '../../src/http/problem.ts';
 import { accountRoutes } from '../../src/http/routes/accounts.ts';
 import { createSecrets } from '../../src/secrets.ts';
 import { registerAccount } from '../../src/services/accounts.ts';
+import { throttledReason } from '../../src/submit/answer.ts';
+import { pauseAccount } from '../../src/submit/schedule.ts';
+import { testApp } from '../helpers/app.ts';
 import { testClock, testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
+import { addAccount } from '../helpers/submit.ts';
 
 let database: Database;
 let app: Hono;
@@ -61,5 +65,58 @@ describe('GET /accounts', () => {
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toBe('application/problem+json');
     expect((await missing.json()).detail).toContain('No account "nope"');
+  });
+});
+
+describe('POST /api/v1/accounts/:id/resume', () => {
+  it('lifts a pause and answers the account; a throttling pause only with force; 404 for no account', async () => {
+    const { call } = await testApp(database, clock.now);
+    const account = await addAccount(database, { name: 'Paused <b>', msAccountId: '789', isDefault: false });
+    const pause = (reason: string) =>
+      pauseAccount(database, {
+        accountId: account.id,
+        until: new Date(clock.now().getTime() + 15 * 60_000),
+        reason,
+        now: clock.now(),
+      });
+    await pause('105 InvalidCredentials: Authentication failed.');
+
+    const res = await call('/api/v1/accounts/789/resume', { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      id: account.id,
+      pausedUntil: null,
+      pauseReason: null,
+      resumed: true,
+      message:
+        'Account "Paused <b>" (dry run) resumed: its queued rows are sent on the next pass (the pause was: 105 InvalidCredentials: Authentication failed.).',
+    });
+    const again = await call(`/api/v1/accounts/${account.id}/resume`, { method: 'POST', json: {} });
+    expect(await again.json()).toMatchObject({
+      resumed: false,
+      message: 'Account "Paused <b>" (dry run) was not paused.',
+    });
+
+    await pause(`${throttledReason} (429)`);
+    const throttled = await call(`/api/v1/accounts/${account.id}/resume`, { method: 'POST' });
+    expect(throttled.status).toBe(409);
+    expect(throttled.headers.get('content-type')).toBe('application/problem+json');
+    expect((await throttled.json()).detail).toContain('Microsoft throttled it and asked closeloop to wait');
+    const bad = await call(`/api/v1/accounts/${account.id}/resume`, {
+      method: 'POST',
+      json: { force: 'yes' },
+    });
+    expect(bad.status).toBe(422);
+    expect((await bad.json()).detail).toContain('force must be true or false');
+    const forced = await call(`/api/v1/accounts/${account.id}/resume`, {
+      method: 'POST',
+      json: { force: true },
+    });
+    expect(forced.status).toBe(200);
+    expect(await forced.json()).toMatchObject({ resumed: true, pausedUntil: null });
+
+    const missing = await call('/api/v1/accounts/424242/resume', { method: 'POST' });
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).detail).toContain('No account "424242"');
   });
 });
