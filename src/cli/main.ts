@@ -97,7 +97,8 @@ export const commands: { name: string; summary: string; load: () => Promise<Comm
   },
   {
     name: 'accounts',
-    summary: 'List and register Microsoft Advertising accounts; check or turn on MSCLKID auto-tagging.',
+    summary:
+      'List and register Microsoft Advertising accounts; check or turn on MSCLKID auto-tagging; lift a pause.',
     load: async () => (await import('./commands/accounts.ts')).accountsCommand,
   },
   {

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { queryVia } from '../db/client.ts';
 import { type Account, accounts } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
-import { isThrottlePause } from '../submit/answer.ts';
+import { isThrottlePause } from '../submit/pause-reason.ts';
 import { liftPause } from '../submit/schedule.ts';
 import { type AccountView, accountView, getAccount } from './accounts.ts';
 import type { ServiceContext } from './context.ts';

@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { CallResult, Fault } from '../msads/client.ts';
 import type { WireApplyResponse } from '../msads/wire.ts';
 import type { LedgerTable } from './ledger-sql.ts';
+import { throttledReason } from './pause-reason.ts';
 import { goalNotReadyHoldMs, itemOutcomes } from './payload.ts';
 import type { DrainReport } from './report.ts';
 import { clearPause, pauseAccount } from './schedule.ts';
@@ -20,11 +21,7 @@ const throttleJitterMs = 5_000;
  */
 export const accountErrorPauseMs = 15 * 60_000;
 
-/** How a throttling pause's reason starts: such a pause ends by itself and needs no fixing. */
-export const throttledReason = 'Microsoft throttled the account';
-
-export const isThrottlePause = (reason: string | null | undefined) =>
-  reason?.startsWith(throttledReason) === true;
+export { isThrottlePause, throttledReason } from './pause-reason.ts';
 
 /** A fault in one line: Microsoft's code and name when it gave one, then what it said and what to do. */
 export function describeFault(fault: Fault): string {

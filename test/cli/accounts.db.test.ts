@@ -1,7 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/client.ts';
+import { ts } from '../../src/db/sql.ts';
+import { throttledReason } from '../../src/submit/answer.ts';
 import { cliEnvironment, cliTestTimeoutMs, runCli } from '../helpers/cli.ts';
 
 let env: Record<string, string>;
@@ -91,5 +95,43 @@ describe('closeloop accounts', { timeout: cliTestTimeoutMs }, () => {
     expect(list[0]).toMatchObject({ name: 'Acme US', dryRun: false, hasRefreshToken: false });
     expect(json.stdout).not.toContain('SECRET-VALUE');
     expect(json.stdout).not.toContain('v1:');
+  }, 90_000);
+
+  it('resume lifts the pause of the default account, a throttling one only with --force', async () => {
+    // Pause the account registered above as the submitter would, between two commands.
+    const pause = async (reason: string) => {
+      const database = await openDatabase(
+        env.DATABASE_URL
+          ? { kind: 'postgres', url: env.DATABASE_URL }
+          : { kind: 'pglite', dataDir: env.CLOSELOOP_DATA_DIR! },
+      );
+      try {
+        await database.query(sql`
+          update accounts set paused_until = ${ts(new Date(Date.now() + 15 * 60_000))}, pause_reason = ${reason}
+           where ms_account_id = '987654321'`);
+      } finally {
+        await database.close();
+      }
+    };
+    await pause('105 InvalidCredentials: Authentication failed.');
+    const resumed = await runCli(['accounts', 'resume'], env);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout.trim()).toBe(
+      'Account "Acme US" (Microsoft 987654321) resumed: its queued rows are sent on the next pass (the pause was: 105 InvalidCredentials: Authentication failed.).',
+    );
+
+    await pause(`${throttledReason} (117); calls resume soon`);
+    const refused = await runCli(['accounts', 'resume', '--account', '987654321'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Microsoft throttled it and asked closeloop to wait');
+    expect(refused.stderr).toContain('resume with --force');
+    const forced = await runCli(['accounts', 'resume', '--force', '--json'], env);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ name: 'Acme US', resumed: true, pausedUntil: null });
+
+    const unknown = await runCli(['accounts', 'resume', '--account', '5'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('No account "5"');
   }, 90_000);
 });

@@ -122,8 +122,20 @@ bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,Phone sale,${time}
       expect(again.stderr).toContain('check MSADS_API_BASE_URL');
       const list = await runCli(['accounts', 'list'], good);
       expect(list.stdout).toMatch(/Paused until \S+: the API answered 404/);
+      expect(list.stdout).toContain(
+        'Fixed it? Lift the pause now: closeloop accounts resume --account 2000000',
+      );
       const calls = await runCli(['submissions'], good);
       expect(calls.stdout).toMatch(/conversions ×2 {2}account_error: 0 accepted, 0 rejected/);
+      // With the URL fixed, the pause is lifted at once instead of after its 15 minutes.
+      const resumed = await runCli(['accounts', 'resume'], good);
+      expect(resumed.code).toBe(0);
+      expect(resumed.stdout).toContain(
+        'Account "Microsoft Advertising 2000000" (Microsoft 2000000) resumed: its queued rows are sent on the next pass (the pause was: the API answered 404',
+      );
+      const fixed = await runCli(['submit', '--once', '--json'], good);
+      expect(fixed.code).toBe(0);
+      expect(JSON.parse(fixed.stdout)).toMatchObject({ calls: 1, accepted: 2 });
     } finally {
       await own.cleanup();
     }

@@ -1,4 +1,5 @@
 import type { AccountView } from '../../services/accounts.ts';
+import { isThrottlePause } from '../../submit/pause-reason.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { secretFromEnv } from '../env-secret.ts';
@@ -7,7 +8,8 @@ const usage = `closeloop accounts list [--json]
        closeloop accounts add --name NAME --customer-id ID --account-id ID --client-id ID
                               --developer-token-env VAR [--client-secret-env VAR] [--refresh-token-env VAR]
                               [--api-base-url URL] [--oauth-token-url URL] [--calls-per-minute N] [--default]
-       closeloop accounts auto-tagging [--account ID] [--enable]`;
+       closeloop accounts auto-tagging [--account ID] [--enable]
+       closeloop accounts resume [--account ID] [--force] [--json]`;
 
 const details = `The account configured by MSADS_* appears by itself; add registers more, kept in the database.
 Without any, closeloop runs a dry run against its built-in emulator: nothing reaches Microsoft.
@@ -19,15 +21,22 @@ history and the process list, e.g.
 They are stored encrypted (CLOSELOOP_SECRET_KEY, or the key file).
 
 auto-tagging reads MSCLKIDAutoTaggingEnabled from Microsoft (and stores it, so list and the dashboard can
-warn); --enable turns it on. Without auto-tagging, ad clicks carry no msclkid and there is nothing to send.`;
+warn); --enable turns it on. Without auto-tagging, ad clicks carry no msclkid and there is nothing to send.
+
+resume lifts the account's pause now. Microsoft refusing its credentials or configuration, or an answer
+that is not Microsoft's (a wrong MSADS_API_BASE_URL), pauses it 15 minutes; once you have fixed that
+(signed in again, corrected the URL), resume sends its queued rows on the submitter's next pass instead
+of at the end of the pause. A pause for throttling (117, 429) is Microsoft asking to wait about a
+minute: it is lifted only with --force.`;
 
 export const accountsCommand: Command = {
   name: 'accounts',
-  summary: 'List and register Microsoft Advertising accounts; check or turn on MSCLKID auto-tagging.',
+  summary:
+    'List and register Microsoft Advertising accounts; check or turn on MSCLKID auto-tagging; lift a pause.',
   usage,
   details,
   options: {
-    json: { type: 'boolean', description: 'list: print the accounts as JSON' },
+    json: { type: 'boolean', description: 'list, resume: print the accounts (the account) as JSON' },
     name: { type: 'string', value: 'NAME', description: 'add: a name for the account' },
     'customer-id': {
       type: 'string',
@@ -71,9 +80,14 @@ export const accountsCommand: Command = {
     account: {
       type: 'string',
       value: 'ID',
-      description: "auto-tagging: closeloop's or Microsoft's account id (default: the default account)",
+      description:
+        "auto-tagging, resume: closeloop's or Microsoft's account id (default: the default account)",
     },
     enable: { type: 'boolean', description: 'auto-tagging: turn MSCLKID auto-tagging on' },
+    force: {
+      type: 'boolean',
+      description: 'resume: lift a pause for throttling (117, 429) too, before Microsoft said to call again',
+    },
   },
   async run({ values, positionals }) {
     const [sub] = positionals;
@@ -131,6 +145,19 @@ export const accountsCommand: Command = {
         console.log(`MSCLKID auto-tagging for ${view.name}${label}: ${view.autoTagging ? 'on' : 'OFF'}.`);
         if (view.autoTaggingWarning && !view.autoTagging) console.log(view.autoTaggingWarning);
         return view.autoTagging ? 0 : 1;
+      });
+    }
+    if (sub === 'resume') {
+      const [{ withDatabase }, { resumeAccount }, { accountForCli }] = await Promise.all([
+        import('../runtime.ts'),
+        import('../../services/account-resume.ts'),
+        import('./account-arg.ts'),
+      ]);
+      return withDatabase(async (ctx) => {
+        const account = await accountForCli(ctx, values.account as string | undefined);
+        const view = await resumeAccount({ ctx, idOrRef: account.id, force: Boolean(values.force) });
+        console.log(values.json ? JSON.stringify(view, null, 2) : view.message);
+        return 0;
       });
     }
     throw new CliError(`Unknown accounts subcommand ${sub ? `"${sub}"` : '(none)'}.\n\nUsage: ${usage}`);
@@ -207,6 +234,11 @@ function notes(a: AccountView): string[] {
     );
   else if (a.authStatus === 'error' && a.authError) out.push(`Sign-in error: ${a.authError}`);
   if (a.autoTagging === false && a.autoTaggingWarning) out.push(a.autoTaggingWarning);
-  if (a.pausedUntil) out.push(`Paused until ${a.pausedUntil}${a.pauseReason ? `: ${a.pauseReason}` : ''}`);
+  if (a.pausedUntil) {
+    out.push(`Paused until ${a.pausedUntil}${a.pauseReason ? `: ${a.pauseReason}` : ''}`);
+    // A throttling pause ends within about a minute; an error's pause lasts 15 and the user may fix it.
+    if (!isThrottlePause(a.pauseReason))
+      out.push(`Fixed it? Lift the pause now: closeloop accounts resume --account ${a.msAccountId}`);
+  }
   return out;
 }
