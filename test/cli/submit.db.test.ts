@@ -127,6 +127,10 @@ bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,Phone sale,${time}
       );
       const calls = await runCli(['submissions'], good);
       expect(calls.stdout).toMatch(/conversions ×2 {2}account_error: 0 accepted, 0 rejected/);
+      const status = await runCli(['status'], good);
+      expect(status.stdout).toContain(
+        'fixed it? lift the pause now: closeloop accounts resume --account 2000000',
+      );
       // With the URL fixed, the pause is lifted at once instead of after its 15 minutes.
       const resumed = await runCli(['accounts', 'resume'], good);
       expect(resumed.code).toBe(0);

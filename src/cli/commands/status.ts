@@ -2,6 +2,7 @@ import type { Config } from '../../config.ts';
 import { formatRelease } from '../../domain/held.ts';
 import { conversionStates } from '../../domain/ledger-states.ts';
 import type { AccountStatus, DatabaseDescription, GoalStatus, StatusView } from '../../services/status.ts';
+import { isThrottlePause } from '../../submit/pause-reason.ts';
 import type { Command } from '../command.ts';
 
 export const statusCommand: Command = {
@@ -85,8 +86,13 @@ function accountLines(a: AccountStatus, now: Date): string[] {
       ? `  last call    ${s.startedAt} ${s.operation} ×${s.items}: ${s.outcome} (${s.accepted} accepted, ${s.rejected} rejected, ${s.retried} to retry)${s.errorCode ? ` ${s.errorCode} ${s.errorMessage ?? ''}` : ''}${s.trackingId ? ` TrackingId ${s.trackingId}` : ''}`
       : '  last call    none yet',
   );
-  if (a.pausedUntil)
+  if (a.pausedUntil) {
     out.push(`  paused       until ${formatRelease(new Date(a.pausedUntil), now)}: ${a.pauseReason ?? ''}`);
+    if (!isThrottlePause(a.pauseReason))
+      out.push(
+        `               fixed it? lift the pause now: closeloop accounts resume --account ${a.msAccountId}`,
+      );
+  }
   if (a.goals.length === 0) out.push('  no goals');
   for (const g of a.goals) out.push(...goalLines(g, now));
   return out;
