@@ -129,9 +129,46 @@ export interface DealSource {
   pull(cursor: string | null, signal?: AbortSignal): AsyncIterable<DealPage>;
 }
 
+/**
+ * Where a connector may connect: src/ builds it from the address policy (CLOSELOOP_ALLOW_PRIVATE_SOURCES)
+ * and every connector uses it on every connection its SDK makes (login URL, instance URL, base URL,
+ * redirects), so a connector pointed at 127.0.0.1, the metadata service or an internal host sends it no
+ * secret. A refusal is an Error whose `code` is 'private_address' and whose message says why and how to
+ * allow it.
+ */
+export interface ConnectionGuard {
+  /**
+   * A `lookup` for node's net and tls (an http(s).Agent's or undici's connect options): resolves as
+   * dns.lookup does and yields only allowed addresses, or fails with the refusal. Node skips it for a
+   * host written as an IP address, so connectors call `checkLiteral` on those.
+   */
+  lookup: (hostname: string, options: unknown, callback: (...args: never[]) => void) => void;
+  /** Throws the refusal when `host` is an IP address ("127.0.0.1", "[::1]") the policy refuses; names pass. */
+  checkLiteral(host: string): void;
+}
+
+/** The error code of a connection the guard refused (the cause chain of an SDK's error holds it). */
+export const privateAddressCode = 'private_address';
+
+/** The guard's refusal somewhere in `error`'s cause chain (SDKs wrap it: fetch failed → cause), or undefined. */
+export function guardRefusal(error: unknown): Error | undefined {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    const candidate = e as { code?: unknown; cause?: unknown };
+    if (e instanceof Error && candidate.code === privateAddressCode) return e;
+    e = candidate.cause;
+  }
+  return undefined;
+}
+
 /** A CRM connector module: `connectors/<crm>/index.ts` exports one of these. */
 export interface CrmConnector<Settings, Secrets> {
   /** "salesforce", "hubspot". */
   kind: string;
-  create(options: { settings: Settings; secrets: Secrets; events?: ConnectorEvents }): DealSource;
+  create(options: {
+    settings: Settings;
+    secrets: Secrets;
+    events?: ConnectorEvents;
+    /** Required: no connector connects anywhere without it. */
+    guard: ConnectionGuard;
+  }): DealSource;
 }

@@ -36,7 +36,8 @@ export function createHubspotConnector(
   }
   return {
     kind: 'hubspot',
-    create: ({ settings, secrets, events }) => createHubspotSource({ settings, secrets, events, policy }),
+    create: ({ settings, secrets, events, guard }) =>
+      createHubspotSource({ settings, secrets, events, policy, guard }),
   };
 }
 

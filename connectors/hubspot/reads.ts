@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Client } from '@hubspot/api-client';
 import type { SimplePublicObject } from '@hubspot/api-client/lib/codegen/crm/deals/index.js';
 import { ConnectorError, type DealRecord } from '../deals.ts';
@@ -18,7 +20,7 @@ const historyBatch = 50;
 /** deal → contact, HUBSPOT_DEFINED (associate-records guide; crm-flow.md §1). */
 const dealToContactType = 3;
 
-/** A non-2xx answer to `client.apiRequest`, in the SDK's ApiException shape. */
+/** A non-2xx answer to `getJson`, in the SDK's ApiException shape. */
 class HttpError extends Error {
   readonly code: number;
   readonly body: unknown;
@@ -31,11 +33,48 @@ class HttpError extends Error {
   }
 }
 
-async function getJson(client: Client, path: string): Promise<Record<string, unknown>> {
-  const response = await client.apiRequest({ method: 'GET', path });
-  const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) throw new HttpError(response.status, body, Object.fromEntries(response.headers));
-  return (body ?? {}) as Record<string, unknown>;
+/**
+ * A GET to the portal's API outside the generated clients (account details, company currency), through
+ * the same guarded agent: the SDK's `client.apiRequest` sends with the global fetch, which takes no agent.
+ */
+export function jsonGetter(basePath: string, token: string, agent: http.Agent) {
+  return async function getJson(path: string): Promise<Record<string, unknown>> {
+    const url = new URL(`${basePath}${path}`);
+    const { status, headers, text } = await new Promise<{
+      status: number;
+      headers: Record<string, string>;
+      text: string;
+    }>((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? https : http).request(
+        url,
+        { agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: Object.fromEntries(
+                Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+              ),
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    let body: unknown = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: the status says what happened
+    }
+    if (status < 200 || status > 299) throw new HttpError(status, body, headers);
+    return (body ?? {}) as Record<string, unknown>;
+  };
 }
 
 function text(value: unknown): string | null {
@@ -46,8 +85,13 @@ function text(value: unknown): string | null {
  * The reads behind one page of deals: the portal's facts (once), the won deals' histories, their
  * contacts and the contacts' click IDs. Each read is one paced, counted request (requests.ts).
  */
-export function createReads(options: { client: Client; request: Requester; settings: HubspotSettings }) {
-  const { client, request, settings } = options;
+export function createReads(options: {
+  client: Client;
+  request: Requester;
+  settings: HubspotSettings;
+  getJson: (path: string) => Promise<Record<string, unknown>>;
+}) {
+  const { client, request, settings, getJson } = options;
   const deals = client.crm.deals;
   const contacts = client.crm.contacts;
   const associations = client.crm.associations.v4;
@@ -58,7 +102,7 @@ export function createReads(options: { client: Client; request: Requester; setti
     if (portal) return portal;
     const info = await request(
       'GET /account-info/v3/details',
-      () => getJson(client, '/account-info/v3/details'),
+      () => getJson('/account-info/v3/details'),
       signal,
     );
     let companyCurrency = text(info.companyCurrency);
@@ -66,7 +110,7 @@ export function createReads(options: { client: Client; request: Requester; setti
       try {
         const currency = await request(
           'GET /settings/v3/currencies/company-currency',
-          () => getJson(client, '/settings/v3/currencies/company-currency'),
+          () => getJson('/settings/v3/currencies/company-currency'),
           signal,
         );
         companyCurrency = text(currency.currencyCode);

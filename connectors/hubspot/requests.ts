@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import { ConnectorError, type ConnectorEvents } from '../deals.ts';
+import { ConnectorError, type ConnectorEvents, guardRefusal } from '../deals.ts';
 
 /** How the connector paces and retries its requests to one HubSpot portal. */
 export interface RequestPolicy {
@@ -148,6 +148,14 @@ export function createRequester(options: {
           throw new ConnectorError(
             'bad_request',
             `HubSpot rejected ${what} (${failure.code}): ${bodyMessage(failure.body) || 'no message'}`,
+            { retryable: false, request: what, cause: error },
+          );
+        }
+        const refusal = guardRefusal(error);
+        if (refusal) {
+          throw new ConnectorError(
+            'private_address',
+            `closeloop does not connect to this HubSpot address (${what}): ${refusal.message}`,
             { retryable: false, request: what, cause: error },
           );
         }

@@ -1,13 +1,17 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { Client } from '@hubspot/api-client';
 import type { SimplePublicObject } from '@hubspot/api-client/lib/codegen/crm/deals/index.js';
 import {
+  type ConnectionGuard,
   ConnectorError,
   type ConnectorEvents,
   type DealPage,
   type DealRecord,
   type DealSource,
 } from '../deals.ts';
-import { createReads } from './reads.ts';
+import { createReads, jsonGetter } from './reads.ts';
 import { dealProperties, modifiedMs, toDealRecord } from './records.ts';
 import { createRequester, portalKey, type RequestPolicy } from './requests.ts';
 import type { HubspotSecrets, HubspotSettings } from './settings.ts';
@@ -32,23 +36,56 @@ export interface SourceOptions extends RequestPolicy {
   pageSize: number;
 }
 
+/**
+ * The SDK's http(s) agent: every connection resolves through the guard's lookup (only allowed
+ * addresses; no DNS rebinding between a check and the connection) and a host written as an IP address
+ * is checked before it connects. The SDK sends through node's http with this agent, not through fetch.
+ */
+export function guardedAgent(basePath: string, guard: ConnectionGuard): http.Agent {
+  const options = { keepAlive: true, lookup: guard.lookup as unknown as LookupFunction };
+  const agent = new URL(basePath).protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+  const createConnection = agent.createConnection.bind(agent);
+  agent.createConnection = (connectOptions, callback) => {
+    try {
+      guard.checkLiteral(String(connectOptions.host ?? connectOptions.hostname ?? ''));
+    } catch (err) {
+      callback?.(err as Error, undefined as never);
+      return undefined as never;
+    }
+    return createConnection(connectOptions, callback);
+  };
+  return agent;
+}
+
 export function createHubspotSource(options: {
   settings: HubspotSettings;
   secrets: HubspotSecrets;
   events?: ConnectorEvents;
   policy: SourceOptions;
+  guard: ConnectionGuard;
 }): DealSource {
-  const { settings, secrets, policy } = options;
+  const { settings, secrets, policy, guard } = options;
   const events = options.events ?? {};
   const basePath = (settings.baseUrl ?? hubspotApi).replace(/\/+$/, '');
   // numberOfApiCallRetries 0 and no limiterOptions: pacing and retries are ours (requests.ts).
-  const client = new Client({ accessToken: secrets.token, basePath, numberOfApiCallRetries: 0 });
+  const agent = guardedAgent(basePath, guard);
+  const client = new Client({
+    accessToken: secrets.token,
+    basePath,
+    numberOfApiCallRetries: 0,
+    httpAgent: agent,
+  });
   // Bind the APIs now, while this Client's (empty) decorators are the process-wide ones (#416).
   const deals = client.crm.deals;
   const properties = dealProperties(settings);
   const clickProperty = settings.clickIdProperty;
   const request = createRequester({ portalKey: portalKey(basePath, secrets.token), policy, events });
-  const { portalFacts, records } = createReads({ client, request, settings });
+  const { portalFacts, records } = createReads({
+    client,
+    request,
+    settings,
+    getJson: jsonGetter(basePath, secrets.token, agent),
+  });
 
   async function* searchPages(start: HubspotCursor | null, signal?: AbortSignal) {
     let window: SearchWindow | null = firstWindow(start, policy.overlapMs);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultPolicy, guardFor } from '../../test/fakes/guard.ts';
 import {
   type FakeHubspot,
   fakeContact,
@@ -6,6 +7,7 @@ import {
   startFakeHubspot,
 } from '../../test/fakes/hubspot-server.ts';
 import { fakeSource, pullAll } from '../../test/fakes/hubspot-source.ts';
+import { ConnectorError } from '../deals.ts';
 
 const day = 86_400_000;
 const t0 = Date.parse('2026-06-01T10:00:00Z');
@@ -235,5 +237,30 @@ describe('HubSpot pull: changes between syncs', () => {
     // A full sync reports every deleted deal.
     const full = await pullAll(source, null);
     expect(full.deals.find((d) => d.dealId === '63')?.deleted).toBe(true);
+  });
+});
+
+describe('HubSpot: address policy (CLOSELOOP_ALLOW_PRIVATE_SOURCES unset)', () => {
+  it('refuses a base URL on loopback, as an IP address or a name, before anything reaches it', async () => {
+    fake = await startFakeHubspot(generated(3));
+    const port = new URL(fake.url).port;
+    const calls: string[] = [];
+    for (const baseUrl of [fake.url, `http://localhost:${port}`]) {
+      const source = fakeSource(fake, {
+        settings: { baseUrl },
+        guard: guardFor(defaultPolicy),
+        events: { onApiCall: (what) => calls.push(what) },
+      });
+      for (const run of [() => pullAll(source, null), () => source.test()]) {
+        const error = await run().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConnectorError);
+        expect(error).toMatchObject({ code: 'private_address', retryable: false });
+        expect((error as Error).message).toMatch(
+          /(127\.0\.0\.1|localhost \((127\.0\.0\.1|::1)\)) is a loopback address.*CLOSELOOP_ALLOW_PRIVATE_SOURCES/,
+        );
+      }
+    }
+    expect(calls.length).toBeGreaterThan(0);
+    expect(fake.requests).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@
  * 10,000 by default).
  */
 import {
+  type ConnectionGuard,
   ConnectorError,
   type ConnectorEvents,
   type ConnectorTestResult,
@@ -91,6 +92,7 @@ export function createSalesforceSource(options: {
   secrets: SalesforceSecrets;
   events?: ConnectorEvents;
   tuning?: SalesforceTuning;
+  guard: ConnectionGuard;
 }): DealSource {
   const { settings } = options;
   const overlapMs = options.tuning?.overlapMs ?? 300_000;
@@ -184,6 +186,6 @@ export function createSalesforceSource(options: {
 
 export const salesforceConnector: CrmConnector<SalesforceSettings, SalesforceSecrets> = {
   kind: 'salesforce',
-  create: ({ settings, secrets, events }) =>
-    createSalesforceSource({ settings, secrets, ...(events ? { events } : {}) }),
+  create: ({ settings, secrets, events, guard }) =>
+    createSalesforceSource({ settings, secrets, guard, ...(events ? { events } : {}) }),
 };

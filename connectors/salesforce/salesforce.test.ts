@@ -1,11 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultPolicy, guardFor, openGuard } from '../../test/fakes/guard.ts';
 import {
   type FakeSalesforce,
   type FakeSalesforceOptions,
   fakeClickId,
   startFakeSalesforce,
 } from '../../test/fakes/salesforce-server.ts';
-import { ConnectorError, type ConnectorEvents, type DealRecord, type DealSource } from '../deals.ts';
+import {
+  type ConnectionGuard,
+  ConnectorError,
+  type ConnectorEvents,
+  type DealRecord,
+  type DealSource,
+} from '../deals.ts';
 import { crmConnectors } from '../registry.ts';
 import { createSalesforceSource, type SalesforceTuning, salesforceConnector } from './index.ts';
 import type { SalesforceSecrets } from './settings.ts';
@@ -50,6 +57,7 @@ function source(
     tuning?: SalesforceTuning;
     currency?: string;
     secrets?: Partial<SalesforceSecrets>;
+    guard?: ConnectionGuard;
   } = {},
 ): DealSource {
   return createSalesforceSource({
@@ -62,6 +70,7 @@ function source(
     secrets: { clientSecret: f.clientSecret, refreshToken: f.refreshToken(), ...options.secrets },
     ...(options.events ? { events: options.events } : {}),
     tuning: { limitBackoffMs: [1, 1, 1], ...options.tuning },
+    guard: options.guard ?? openGuard,
   });
 }
 
@@ -255,6 +264,7 @@ describe('salesforce connector: sign-in, tokens, limits', () => {
     const s = createSalesforceSource({
       settings: { loginUrl, clientId: 'x', clickIdField: 'MSCLKID__c', currency: null },
       secrets: { clientSecret: 'y', refreshToken: 'z' },
+      guard: openGuard,
     });
     const error = await sync(s).catch((e: unknown) => e);
     expect(error).toMatchObject({
@@ -311,6 +321,48 @@ describe('salesforce connector: sign-in, tokens, limits', () => {
     expect(error).toMatchObject({ code: 'click_id_field_missing', retryable: false });
     expect((error as Error).message).toContain('MSCLKID__c on Lead');
     expect((error as Error).message).toContain('Object Manager');
+  });
+});
+
+describe('salesforce connector: address policy (CLOSELOOP_ALLOW_PRIVATE_SOURCES unset)', () => {
+  it('refuses a login URL on loopback before anything reaches it, not retryable', async () => {
+    const f = await fake({ opportunityCount: 1 });
+    const { events, seen } = recorder();
+    const error = await sync(source(f, { events, guard: guardFor(defaultPolicy) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).toMatchObject({ code: 'private_address', retryable: false });
+    // localhost is a name: refused by the lookup, with the address it resolved to.
+    expect((error as Error).message).toMatch(/localhost \((127\.0\.0\.1|::1)\) is a loopback address/);
+    expect((error as Error).message).toContain('CLOSELOOP_ALLOW_PRIVATE_SOURCES');
+    expect(f.requests).toEqual([]);
+    expect(seen.tokens).toEqual([]);
+  });
+
+  it('refuses a stored instance URL on loopback (an IP address: no lookup) before anything reaches it', async () => {
+    const f = await fake({ opportunityCount: 1 });
+    const s = source(f, {
+      guard: guardFor(defaultPolicy),
+      secrets: { accessToken: 'stored', instanceUrl: f.instanceUrl },
+    });
+    const error = await sync(s).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'private_address', retryable: false });
+    expect((error as Error).message).toMatch(/127\.0\.0\.1 is a loopback address/);
+    expect(f.requests).toEqual([]);
+  });
+
+  it('refuses an instance URL on the metadata service from the token answer, and stores no token', async () => {
+    const f = await fake({ opportunityCount: 1, tokenInstanceUrl: 'http://169.254.169.254' });
+    const { events, seen } = recorder();
+    // The login URL is allowed (loopback is on the list here); the instance URL it names is not.
+    const guard = guardFor({ allowPrivate: ['127.0.0.0/8', '::1'] });
+    const error = await sync(source(f, { events, guard })).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'private_address', retryable: false });
+    expect((error as Error).message).toContain('instance URL http://169.254.169.254');
+    expect((error as Error).message).toMatch(
+      /169\.254\.169\.254 is a link-local address.*CLOSELOOP_ALLOW_PRIVATE_SOURCES/,
+    );
+    expect(f.requests).toEqual(['POST /services/oauth2/token']);
+    expect(seen.tokens).toEqual([]);
   });
 });
 

@@ -6,7 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type QueryResult, type Record as SfRecord } from 'jsforce';
-import { ConnectorError, type ConnectorEvents } from '../deals.ts';
+import { type ConnectionGuard, ConnectorError, type ConnectorEvents, guardRefusal } from '../deals.ts';
+import { guardedAgent, guardTransport, type TransportLike } from './network.ts';
 import type { SalesforceSecrets, SalesforceSettings } from './settings.ts';
 
 /** Pinned: jsforce defaults to 50.0; 62.0 (Winter '25) has every field we read. */
@@ -37,7 +38,6 @@ export interface SalesforceSession {
 }
 
 type RequestLike = { method: string; url: string };
-type TransportLike = { httpRequest: (req: RequestLike, options?: unknown) => unknown };
 
 /** "GET /services/data/v62.0/query": never the query string (it may carry oauth_token). */
 function describeRequest(req: RequestLike): string {
@@ -77,8 +77,9 @@ export function createSalesforceSession(options: {
   secrets: SalesforceSecrets;
   events?: ConnectorEvents;
   tuning?: SessionTuning;
+  guard: ConnectionGuard;
 }): SalesforceSession {
-  const { settings, secrets } = options;
+  const { settings, secrets, guard } = options;
   const events = options.events ?? {};
   const backoff = options.tuning?.limitBackoffMs ?? [5_000, 30_000, 120_000];
   const conn = new Connection({
@@ -90,13 +91,26 @@ export function createSalesforceSession(options: {
       ? { accessToken: secrets.accessToken, instanceUrl: secrets.instanceUrl }
       : {}),
   });
-  countRequests(conn._transport as unknown as TransportLike, events);
-  countRequests(conn.oauth2._transport as unknown as TransportLike, events);
+  // Guarded first, counted after: a request the guard refuses still counts as one attempted.
+  const agent = guardedAgent(guard);
+  // The guard's refusal of the current call's requests (jsforce's refresh keeps only its message).
+  let refused: Error | undefined;
+  for (const transport of [conn._transport, conn.oauth2._transport] as unknown as TransportLike[]) {
+    guardTransport(transport, agent, (refusal) => {
+      refused = refusal;
+    });
+    countRequests(transport, events);
+  }
 
   // jsforce refreshes on a 401, retries the request and emits 'refresh'. Its refresh function keeps the
   // old refresh token; an org with refresh-token rotation sends a new one, which must replace it.
   let pendingTokens: Promise<void> = Promise.resolve();
+  // The instance URL comes from the token answer and every later request goes there: one the guard
+  // refuses is not stored (its requests are refused at connection anyway, names included).
+  let refusedInstance: Error | undefined;
   conn.on('refresh', (accessToken: string, res?: { refresh_token?: string; instance_url?: string }) => {
+    refusedInstance = instanceRefusal(res?.instance_url ?? conn.instanceUrl);
+    if (refusedInstance) return;
     if (res?.refresh_token) conn.refreshToken = res.refresh_token;
     const tokens = {
       accessToken,
@@ -105,6 +119,20 @@ export function createSalesforceSession(options: {
     };
     pendingTokens = pendingTokens.then(() => events.onTokens?.(tokens));
   });
+
+  function instanceRefusal(instanceUrl: string | undefined): Error | undefined {
+    if (!instanceUrl) return undefined;
+    try {
+      guard.checkLiteral(new URL(instanceUrl).hostname);
+      return undefined;
+    } catch (err) {
+      return new ConnectorError(
+        'private_address',
+        `Salesforce's token answer names the instance URL ${instanceUrl}, and closeloop does not connect there: ${(err as Error).message}`,
+        { retryable: false, cause: err },
+      );
+    }
+  }
 
   let lastUsage = '';
   function reportUsage(): void {
@@ -118,6 +146,15 @@ export function createSalesforceSession(options: {
 
   function toConnectorError(error: unknown, request: string): ConnectorError {
     if (error instanceof ConnectorError) return error;
+    if (refusedInstance) return refusedInstance as ConnectorError;
+    const refusal = guardRefusal(error) ?? refused;
+    if (refusal) {
+      return new ConnectorError(
+        'private_address',
+        `closeloop does not connect to this Salesforce address: ${refusal.message}`,
+        { retryable: false, request, cause: error },
+      );
+    }
     const code = errorCode(error);
     const message = error instanceof Error ? error.message : String(error);
     if (code === 'INVALID_FIELD' && message.includes(settings.clickIdField)) {
@@ -168,6 +205,7 @@ export function createSalesforceSession(options: {
   async function call<T>(request: string, run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
+      refused = undefined;
       try {
         const result = await run();
         reportUsage();
@@ -202,6 +240,7 @@ export function createSalesforceSession(options: {
         () => delegate.refresh(Date.now()),
         signal,
       );
+      if (refusedInstance) throw refusedInstance;
     },
     query: <T extends SfRecord>(
       soql: string,

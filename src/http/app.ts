@@ -3,6 +3,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { databaseUnavailable } from '../db/errors.ts';
 import type { Account } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
+import type { AddressPolicy } from '../ingest/sources/address-policy.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { MsadsClient } from '../msads/client.ts';
 import type { Secrets } from '../secrets.ts';
@@ -57,10 +58,12 @@ export interface AppDeps {
   probeTarget?: () => Promise<CheckResult>;
   /** Signs in to the dashboard besides API keys (CLOSELOOP_ADMIN_PASSWORD). @default API keys only */
   adminPassword?: string;
-  /** Encrypts stored secrets: CRM connectors are served only with it. */
-  secrets?: Secrets;
-  /** Where connectors read deals (tests pass their own). @default the connector modules of connectors/registry.ts */
-  dealSources?: DealSourceFactory;
+  /**
+   * CRM connectors, served only with it: the key of their stored secrets, where they may connect
+   * (CLOSELOOP_ALLOW_PRIVATE_SOURCES), and where they read deals (tests pass their own; @default the
+   * connector modules of connectors/registry.ts).
+   */
+  crm?: { secrets: Secrets; policy: AddressPolicy; sources?: DealSourceFactory };
   /** The secrets key and download limits of scheduled imports; without them /api/v1/schedules is absent. */
   schedules?: ScheduleDeps;
   /**
@@ -87,8 +90,7 @@ export function createApp({
   metricsToken,
   probeTarget,
   adminPassword,
-  secrets,
-  dealSources,
+  crm: crmDeps,
   schedules,
   webhooks,
 }: AppDeps) {
@@ -126,7 +128,7 @@ export function createApp({
   // Before /api/v1's key check: the document describes the API and holds no data.
   app.route('/', apiDocsRoutes());
   app.route('/', createSnippetRoutes());
-  const crm = secrets ? { secrets, log, ...(dealSources ? { sources: dealSources } : {}) } : undefined;
+  const crm = crmDeps ? { ...crmDeps, log } : undefined;
   app.route(
     '/',
     dashboardRoutes({

@@ -1,5 +1,6 @@
 import { and, asc, eq, isNull, lte, or } from 'drizzle-orm';
 import { type Connector, connectors } from '../db/schema/index.ts';
+import type { AddressPolicy } from '../ingest/sources/address-policy.ts';
 import type { Logger } from '../log.ts';
 import type { Secrets } from '../secrets.ts';
 import { type SyncReport, syncConnector } from './connector-sync.ts';
@@ -61,12 +62,15 @@ export async function runDueSyncs({
   secrets,
   log,
   sources = registrySources,
+  policy,
   signal,
 }: {
   ctx: ServiceContext;
   secrets: Secrets;
   log: Logger;
   sources?: DealSourceFactory;
+  /** Where connectors may connect (CLOSELOOP_ALLOW_PRIVATE_SOURCES). */
+  policy: AddressPolicy;
   signal?: AbortSignal;
 }): Promise<SyncReport[]> {
   const reports: SyncReport[] = [];
@@ -80,6 +84,7 @@ export async function runDueSyncs({
         id: connector.id,
         trigger: 'schedule',
         sources,
+        policy,
         signal,
       });
       reports.push(report);
@@ -119,6 +124,7 @@ export function startConnectorSync({
   signal,
   pollMs = 30_000,
   sources,
+  policy,
 }: {
   ctx: ServiceContext;
   secrets: Secrets;
@@ -126,11 +132,13 @@ export function startConnectorSync({
   signal: AbortSignal;
   pollMs?: number;
   sources?: DealSourceFactory;
+  /** Where connectors may connect (CLOSELOOP_ALLOW_PRIVATE_SOURCES). */
+  policy: AddressPolicy;
 }): Promise<void> {
   return (async () => {
     while (!signal.aborted) {
       try {
-        await runDueSyncs({ ctx, secrets, log, signal, ...(sources ? { sources } : {}) });
+        await runDueSyncs({ ctx, secrets, log, signal, policy, ...(sources ? { sources } : {}) });
       } catch (err) {
         log.error('connector schedule failed', err);
       }
@@ -160,6 +168,7 @@ export function syncSoon({
   id,
   trigger,
   sources,
+  policy,
 }: {
   ctx: ServiceContext;
   secrets: Secrets;
@@ -167,8 +176,9 @@ export function syncSoon({
   id: string;
   trigger: 'webhook' | 'api';
   sources?: DealSourceFactory;
+  policy: AddressPolicy;
 }): Promise<void> {
-  return syncConnector({ ctx, secrets, id, trigger, ...(sources ? { sources } : {}) }).then(
+  return syncConnector({ ctx, secrets, id, trigger, policy, ...(sources ? { sources } : {}) }).then(
     (report) => log.info('connector synced', { connector: report.connector.name, trigger, ...report.counts }),
     (err) =>
       log.info('connector sync not run', { id, trigger, reason: String((err as Error).message ?? err) }),

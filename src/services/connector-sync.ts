@@ -23,6 +23,7 @@ import {
 import { parseApiTime } from '../domain/time.ts';
 import { AppError } from '../errors.ts';
 import { applyUpload } from '../ingest/apply.ts';
+import type { AddressPolicy } from '../ingest/sources/address-policy.ts';
 import { arrayLiteral, checkedToRow, createUpload, finishPreview, rowWriter } from '../ingest/stage.ts';
 import { pausePoint } from '../pause-point.ts';
 import type { Secrets } from '../secrets.ts';
@@ -82,10 +83,13 @@ export async function syncConnector({
   full = false,
   trigger = 'cli',
   sources = registrySources,
+  policy,
   signal,
 }: {
   ctx: ServiceContext;
   secrets: Secrets;
+  /** Where the connector may connect (CLOSELOOP_ALLOW_PRIVATE_SOURCES). */
+  policy: AddressPolicy;
   /** The connector's id or name. */
   id: string;
   /** Re-read every deal (a backfill): nothing already sent is sent again. */
@@ -112,6 +116,7 @@ export async function syncConnector({
       secrets,
       connector,
       sources,
+      policy,
       events: { onApiCall: () => counts.apiCalls++ },
     });
     let page = 0;

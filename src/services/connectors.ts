@@ -1,10 +1,17 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { ConnectorEvents, ConnectorTestResult, DealSource } from '../../connectors/deals.ts';
+import type {
+  ConnectionGuard,
+  ConnectorEvents,
+  ConnectorTestResult,
+  DealSource,
+} from '../../connectors/deals.ts';
 import { crmConnectors } from '../../connectors/registry.ts';
 import { type Connector, connectorRuns, connectors, crmDeals } from '../db/schema/index.ts';
 import { nameProblem } from '../domain/names.ts';
 import { AppError } from '../errors.ts';
+import type { AddressPolicy } from '../ingest/sources/address-policy.ts';
+import { checkConnectorUrl, connectionGuard } from '../ingest/sources/connection-guard.ts';
 import type { Secrets } from '../secrets.ts';
 import type { ServiceContext } from './context.ts';
 import { getGoal } from './goals.ts';
@@ -124,10 +131,13 @@ export function readSecrets(c: Connector, secrets: Secrets): Record<string, unkn
 export async function addConnector({
   ctx,
   secrets,
+  policy,
   input,
 }: {
   ctx: ServiceContext;
   secrets: Secrets;
+  /** Where connectors may connect (CLOSELOOP_ALLOW_PRIVATE_SOURCES): a login or base URL it refuses is not saved. */
+  policy: AddressPolicy;
   input: unknown;
 }): Promise<Connector> {
   const parsed = connectorInput.safeParse(input);
@@ -138,6 +148,9 @@ export async function addConnector({
   if (!settings.success) throw validationError(settings.error, `${c.kind} settings`);
   const secretValues = kind.secrets.safeParse(c.secrets);
   if (!secretValues.success) throw validationError(secretValues.error, `${c.kind} secrets`);
+  const where = settings.data as { loginUrl?: string; baseUrl?: string | null };
+  if (where.loginUrl) await checkConnectorUrl(policy, where.loginUrl, 'The login URL');
+  if (where.baseUrl) await checkConnectorUrl(policy, where.baseUrl, 'The base URL');
   const goal = await getGoal({ ctx, idOrName: c.goal });
   const now = ctx.now();
   const [existing] = await ctx.database.db
@@ -281,10 +294,12 @@ export type DealSourceFactory = (connector: {
   settings: Record<string, unknown>;
   secrets: Record<string, unknown>;
   events: ConnectorEvents;
+  /** Every connection the connector makes goes through it (the address policy). */
+  guard: ConnectionGuard;
 }) => Promise<DealSource>;
 
 /** The connector modules of connectors/registry.ts. */
-export const registrySources: DealSourceFactory = async ({ kind, settings, secrets, events }) => {
+export const registrySources: DealSourceFactory = async ({ kind, settings, secrets, events, guard }) => {
   const load = (
     crmConnectors as Record<string, (() => Promise<{ create: (o: unknown) => DealSource }>) | undefined>
   )[kind];
@@ -293,7 +308,7 @@ export const registrySources: DealSourceFactory = async ({ kind, settings, secre
       'service_unavailable',
       `The ${kind} connector module is not part of this build (connectors/registry.ts has no entry for it); update closeloop.`,
     );
-  return (await load()).create({ settings, secrets, events });
+  return (await load()).create({ settings, secrets, events, guard });
 };
 
 /**
@@ -305,17 +320,21 @@ export async function openSource({
   secrets,
   connector,
   sources,
+  policy,
   events = {},
 }: {
   ctx: ServiceContext;
   secrets: Secrets;
   connector: Connector;
   sources: DealSourceFactory;
+  /** Where the connector may connect (CLOSELOOP_ALLOW_PRIVATE_SOURCES), checked on every connection. */
+  policy: AddressPolicy;
   events?: ConnectorEvents;
 }): Promise<DealSource> {
   let current = readSecrets(connector, secrets);
   return sources({
     kind: connector.kind,
+    guard: connectionGuard(policy),
     settings: connector.settings,
     secrets: current,
     events: {
@@ -343,12 +362,14 @@ export async function testConnector({
   secrets,
   idOrName,
   sources = registrySources,
+  policy,
   signal,
 }: {
   ctx: ServiceContext;
   secrets: Secrets;
   idOrName: string;
   sources?: DealSourceFactory;
+  policy: AddressPolicy;
   signal?: AbortSignal;
 }): Promise<ConnectorTestResult & { apiCalls: number }> {
   const connector = await getConnector({ ctx, idOrName });
@@ -358,6 +379,7 @@ export async function testConnector({
     secrets,
     connector,
     sources,
+    policy,
     events: { onApiCall: () => apiCalls++ },
   });
   try {

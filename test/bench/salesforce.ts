@@ -11,6 +11,7 @@
  * within 10 MB of what it was after its 5th page (memory does not grow with the number of deals).
  */
 import { createSalesforceSource } from '../../connectors/salesforce/index.ts';
+import { openGuard } from '../fakes/guard.ts';
 import { startFakeSalesforce } from '../fakes/salesforce-server.ts';
 
 const deals = Number(process.env.BENCH_DEALS ?? 100_000);
@@ -25,6 +26,7 @@ const source = createSalesforceSource({
   settings: { loginUrl: fake.loginUrl, clientId: fake.clientId, clickIdField: 'MSCLKID__c', currency: null },
   secrets: { clientSecret: fake.clientSecret, refreshToken: fake.refreshToken() },
   events: { onApiCall: () => calls++ },
+  guard: openGuard,
 });
 const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
 

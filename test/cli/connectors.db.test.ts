@@ -14,14 +14,16 @@ beforeAll(async () => {
     CLOSELOOP_DATA_DIR: mkdtempSync(join(tmpdir(), 'closeloop-connectors-')),
     CLOSELOOP_SECRET_KEY: 'b'.repeat(64),
     HS_TOKEN: 'pat-na1-top-secret',
+    // The connector below is on 127.0.0.1 (the address policy's own tests are further down).
+    CLOSELOOP_ALLOW_PRIVATE_SOURCES: '1',
     ...db.env,
   };
 });
 afterAll(() => cleanup());
 
-// Eleven commands that open the database, one after the other: on PGlite each opens the data folder
+// Thirteen commands that open the database, one after the other: on PGlite each opens the data folder
 // (5–40 s apiece on a loaded machine, see cliTestTimeoutMs).
-describe('closeloop connectors', { timeout: 5 * cliTestTimeoutMs }, () => {
+describe('closeloop connectors', { timeout: 6 * cliTestTimeoutMs }, () => {
   it('add with clear errors, list without secrets, sync and runs, interval, remove', async () => {
     expect(
       (await runCli(['goals', 'add', '--name', 'Won deal', '--value', '1', '--currency', 'USD'], env)).code,
@@ -65,6 +67,14 @@ describe('closeloop connectors', { timeout: 5 * cliTestTimeoutMs }, () => {
     const typo = await runCli([...hubspot, '--goal', 'Won dael'], env);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('No goal "Won dael"; did you mean "Won deal"?');
+
+    // Without CLOSELOOP_ALLOW_PRIVATE_SOURCES a base URL on a non-public address is refused at once.
+    const { CLOSELOOP_ALLOW_PRIVATE_SOURCES: _, ...closed } = env;
+    const ssrf = await runCli([...hubspot, '--goal', 'Won deal'], closed);
+    expect(ssrf.code).toBe(2);
+    expect(ssrf.stderr).toMatch(
+      /The base URL http:\/\/127\.0\.0\.1:9: 127\.0\.0\.1 is a loopback address.*CLOSELOOP_ALLOW_PRIVATE_SOURCES/,
+    );
 
     const added = await runCli(
       [
@@ -117,8 +127,12 @@ describe('closeloop connectors', { timeout: 5 * cliTestTimeoutMs }, () => {
       /^Sync failed: "hs" \(hubspot, backfill\) in [\d.]+ s: 0 deals read, 0 conversions, 0 restates, 0 retracts, 0 unchanged, 0 skipped\.$/m,
     );
     expect(text.stdout).toContain('What was read before it is kept; the next sync resumes.');
+    // A connector saved while private addresses were allowed: refused at its sync once they are not.
+    const refused = await runCli(['connectors', 'sync', 'hs'], closed);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/private_address: .*127\.0\.0\.1 is a loopback address/);
     const runs = await runCli(['connectors', 'runs', 'hs'], env);
-    expect(runs.stdout.trim().split('\n')).toHaveLength(2);
+    expect(runs.stdout.trim().split('\n')).toHaveLength(3);
     expect(runs.stdout).toContain('failed');
 
     const every = await runCli(['connectors', 'every', 'hs', '30'], env);

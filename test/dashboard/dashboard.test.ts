@@ -12,6 +12,7 @@ import { addSchedule, type ScheduleDeps } from '../../src/services/schedules.ts'
 import { processWebhookEvents } from '../../src/services/webhook-processor.ts';
 import { createWebhookSource, webhookEndpoint } from '../../src/services/webhook-sources.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
+import { allowLoopback } from '../fakes/guard.ts';
 import { testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { memoryCrm } from '../helpers/deal-source.ts';
@@ -123,8 +124,7 @@ beforeAll(async () => {
   key = (await createApiKey({ ctx: testContext(database, () => new Date()), name: 'browser test' })).key;
   sheetServer = await startHttpServer((_req, res) => res.end(csv));
   dashboard = await startDashboard(database, {
-    secrets,
-    dealSources: crm.factory(),
+    crm: { secrets, policy: allowLoopback, sources: crm.factory() },
     schedules,
     webhooks: { secrets, publicUrl: 'https://calls.example.com' },
     clientFor: () => emulatorClient(emulator.fetch, account),
@@ -352,6 +352,7 @@ describe('the dashboard in a browser', () => {
     await addConnector({
       ctx,
       secrets,
+      policy: allowLoopback,
       input: {
         kind: 'hubspot',
         name: `${hostileName} HubSpot`,

@@ -39,10 +39,7 @@ export interface DashboardServer {
 /** The whole app (dashboard, API) on 127.0.0.1 and a free port, as `closeloop serve` runs it. */
 export async function startDashboard(
   database: Database,
-  options: Pick<
-    AppDeps,
-    'adminPassword' | 'secrets' | 'dealSources' | 'schedules' | 'webhooks' | 'clientFor'
-  > = {},
+  options: Pick<AppDeps, 'adminPassword' | 'crm' | 'schedules' | 'webhooks' | 'clientFor'> = {},
 ): Promise<DashboardServer> {
   const app = createApp({
     ctx: testContext(database, () => new Date()),

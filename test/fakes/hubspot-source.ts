@@ -1,6 +1,13 @@
-import type { ConnectorEvents, DealPage, DealRecord, DealSource } from '../../connectors/deals.ts';
+import type {
+  ConnectionGuard,
+  ConnectorEvents,
+  DealPage,
+  DealRecord,
+  DealSource,
+} from '../../connectors/deals.ts';
 import { createHubspotConnector, type HubspotConnectorOptions } from '../../connectors/hubspot/index.ts';
 import type { HubspotSettings } from '../../connectors/hubspot/settings.ts';
+import { openGuard } from './guard.ts';
 
 /** Settings of a connector pointed at a fake HubSpot. */
 export function fakeSettings(baseUrl: string, overrides: Partial<HubspotSettings> = {}): HubspotSettings {
@@ -15,6 +22,8 @@ export function fakeSource(
     token?: string;
     connector?: HubspotConnectorOptions;
     events?: ConnectorEvents;
+    /** @default openGuard (the fake is on 127.0.0.1) */
+    guard?: ConnectionGuard;
   } = {},
 ): DealSource {
   const connector = createHubspotConnector({
@@ -27,6 +36,7 @@ export function fakeSource(
     settings: fakeSettings(fake.url, options.settings),
     secrets: { token: options.token ?? fake.token },
     events: options.events ?? {},
+    guard: options.guard ?? openGuard,
   });
 }
 

@@ -105,6 +105,8 @@ export interface FakeSalesforceOptions {
    * page before, unchanged (a cursor that repeats itself); the connector must send each version once.
    */
   replayRowsOnNextPage?: number;
+  /** The instance_url the token endpoint answers (an attacker's: the metadata service). @default the fake itself */
+  tokenInstanceUrl?: string;
 }
 
 export interface FakeSalesforce {
@@ -626,7 +628,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     validTokens.add(accessToken);
     const answer: Record<string, string> = {
       access_token: accessToken,
-      instance_url: instanceUrl,
+      instance_url: options.tokenInstanceUrl ?? instanceUrl,
       id: `http://${host}/id/${orgId}/${userId}`,
       token_type: 'Bearer',
       issued_at: String(Date.now()),

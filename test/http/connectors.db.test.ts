@@ -4,6 +4,7 @@ import { hubspotSignatureV3 } from '../../connectors/hubspot/webhook-signature.t
 import type { Database } from '../../src/db/client.ts';
 import { createSecrets } from '../../src/secrets.ts';
 import { listRuns } from '../../src/services/connectors.ts';
+import { allowLoopback } from '../fakes/guard.ts';
 import { testApp } from '../helpers/app.ts';
 import { testClock } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
@@ -19,7 +20,9 @@ let t: Awaited<ReturnType<typeof testApp>>;
 beforeAll(async () => {
   database = await createTestDatabase();
   await addGoal(database, { name: 'Won deal' });
-  t = await testApp(database, clock.now, { secrets, dealSources: crm.factory() });
+  t = await testApp(database, clock.now, {
+    crm: { secrets, policy: allowLoopback, sources: crm.factory() },
+  });
 });
 afterAll(() => database?.close());
 

@@ -16,7 +16,7 @@ function app() {
     log: createLogger('silent'),
     maxUploadBytes: 1024,
     target: 'emulator',
-    secrets,
+    crm: { secrets, policy: { allowPrivate: false } },
     schedules: { secrets, limits: { policy: { allowPrivate: false }, maxBytes: 1024 } },
     webhooks: { secrets, publicUrl: 'https://closeloop.example' },
   });

@@ -5,6 +5,7 @@ import { type Database, openDatabase } from '../../src/db/client.ts';
 import { createSecrets } from '../../src/secrets.ts';
 import { claimDueConnector, runDueSyncs } from '../../src/services/connector-schedule.ts';
 import { addConnector, getConnector } from '../../src/services/connectors.ts';
+import { allowLoopback } from '../fakes/guard.ts';
 import { testClock, testContext } from '../helpers/context.ts';
 import { createPostgresDatabaseUrl } from '../helpers/db.ts';
 import { memoryCrm } from '../helpers/deal-source.ts';
@@ -48,17 +49,25 @@ describe('connector syncs from several processes', () => {
     await addConnector({
       ctx: first,
       secrets,
+      policy: allowLoopback,
       input: { kind: 'hubspot', name: 'a', goal: 'Deal', secrets: { token: 't' }, intervalMinutes: 15 },
     });
     await addConnector({
       ctx: first,
       secrets,
+      policy: allowLoopback,
       input: { kind: 'hubspot', name: 'b', goal: 'Deal', secrets: { token: 't' }, intervalMinutes: 30 },
     });
     const runAll = () =>
       Promise.all(
         pools.map((p) =>
-          runDueSyncs({ ctx: testContext(p, clock.now), secrets, log: quietLog, sources: crm.factory() }),
+          runDueSyncs({
+            ctx: testContext(p, clock.now),
+            secrets,
+            policy: allowLoopback,
+            log: quietLog,
+            sources: crm.factory(),
+          }),
         ),
       );
     const runs = async () =>
@@ -116,6 +125,7 @@ describe('connector syncs from several processes', () => {
     await addConnector({
       ctx,
       secrets,
+      policy: allowLoopback,
       input: {
         kind: 'salesforce',
         name: 'broken',
@@ -131,7 +141,13 @@ describe('connector syncs from several processes', () => {
         throw new Error('invalid_grant: expired access/refresh token');
       },
     });
-    const reports = await runDueSyncs({ ctx, secrets, log: quietLog, sources: failing });
+    const reports = await runDueSyncs({
+      ctx,
+      secrets,
+      policy: allowLoopback,
+      log: quietLog,
+      sources: failing,
+    });
     expect(reports.map((r) => [r.connector.name, r.status])).toEqual([
       ['a', 'failed'],
       ['b', 'failed'],
@@ -139,7 +155,7 @@ describe('connector syncs from several processes', () => {
     ]);
     for (let i = 1; i <= 3; i++) {
       clock.advance(24 * 3_600_000);
-      await runDueSyncs({ ctx, secrets, log: quietLog, sources: failing });
+      await runDueSyncs({ ctx, secrets, policy: allowLoopback, log: quietLog, sources: failing });
     }
     const broken = await getConnector({ ctx, idOrName: 'broken' });
     expect(broken).toMatchObject({ failures: 4, lastError: 'invalid_grant: expired access/refresh token' });

@@ -14,6 +14,7 @@ import {
   removeConnector,
 } from '../../src/services/connectors.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
+import { allowLoopback } from '../fakes/guard.ts';
 import { testClock, testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { memoryCrm } from '../helpers/deal-source.ts';
@@ -65,6 +66,7 @@ async function connector(name = 'hs') {
   return addConnector({
     ctx: ctx(),
     secrets,
+    policy: allowLoopback,
     input: { kind: 'hubspot', name, goal: goalName, settings: {}, secrets: { token: 'pat-secret' } },
   });
 }
@@ -113,7 +115,13 @@ describe('syncConnector', () => {
         },
       }),
     );
-    const report = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    const report = await syncConnector({
+      ctx: ctx(),
+      secrets,
+      policy: allowLoopback,
+      id: 'hs',
+      sources: crm.factory(),
+    });
     expect(report).toMatchObject({ status: 'succeeded', mode: 'backfill', error: null });
     expect(report.counts).toMatchObject({
       dealsRead: 6,
@@ -157,7 +165,7 @@ describe('syncConnector', () => {
     crm.put(deal(1));
     const firstWonAt = deal(1).wonAt!;
     const sync = (full = false) =>
-      syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory(), full });
+      syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory(), full });
     expect((await sync()).counts.conversions).toBe(1);
     clock.advance(60_000);
     // A stage move between won stages with a new won time: the conversion time does not move.
@@ -217,10 +225,10 @@ describe('syncConnector', () => {
     const click = { clickId: clickOf(42), rule: 'deal.msclkid', capturedAt: null };
     crm.put(deal(1, { wonAt, click }));
     crm.put(deal(2, { wonAt, click }));
-    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() });
     // A third, in a later sync, takes the next free second after both.
     crm.put(deal(3, { wonAt, click }));
-    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() });
     const rows = await ledger();
     expect(
       rows.map((r) => [r.source_ref, r.state, new Date(r.conversion_time).getTime() - wonAt.getTime()]),
@@ -232,7 +240,7 @@ describe('syncConnector', () => {
     // A Restate of the moved deal repeats its moved time.
     clock.advance(60_000);
     crm.change('D2', { amount: '1', modifiedAt: clock.now() });
-    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() });
     const [restate] = await adjustmentRows();
     expect(new Date(restate!.conversion_time).getTime() - wonAt.getTime()).toBe(1000);
     expect(restate!.state).toBe('queued');
@@ -244,11 +252,17 @@ describe('syncConnector', () => {
     crm.put(deal(1));
     crm.put(deal(2));
     crm.put(deal(3, { deleted: true }));
-    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() });
     clock.advance(60_000);
     crm.change('D1', { deleted: true, modifiedAt: clock.now() });
     crm.change('D2', { mergedInto: 'D9', modifiedAt: clock.now() });
-    const report = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    const report = await syncConnector({
+      ctx: ctx(),
+      secrets,
+      policy: allowLoopback,
+      id: 'hs',
+      sources: crm.factory(),
+    });
     expect(report.counts).toMatchObject({ retracts: 2 });
     expect((await adjustmentRows()).map((a) => a.source_ref)).toEqual(['crm:hs:D1', 'crm:hs:D2']);
   });
@@ -258,7 +272,13 @@ describe('syncConnector', () => {
     await connector();
     for (let n = 1; n <= 7; n++) crm.put(deal(n));
     crm.failOnPage(3);
-    const failed = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    const failed = await syncConnector({
+      ctx: ctx(),
+      secrets,
+      policy: allowLoopback,
+      id: 'hs',
+      sources: crm.factory(),
+    });
     expect(failed).toMatchObject({ status: 'failed', error: 'the CRM failed on page 3' });
     expect(failed.counts).toMatchObject({ dealsRead: 4, conversions: 4 });
     const c = await getConnector({ ctx: ctx(), idOrName: 'hs' });
@@ -270,7 +290,13 @@ describe('syncConnector', () => {
     });
     crm.failOnPage(undefined);
     clock.advance(1000);
-    const resumed = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    const resumed = await syncConnector({
+      ctx: ctx(),
+      secrets,
+      policy: allowLoopback,
+      id: 'hs',
+      sources: crm.factory(),
+    });
     expect(resumed.counts).toMatchObject({ dealsRead: 3, conversions: 3 });
     const rows = await ledger();
     expect(rows.map((r) => r.source_ref).sort()).toEqual(
@@ -288,7 +314,13 @@ describe('syncConnector', () => {
     // A deal whose record cannot be stored (an invalid modified time): the failure comes when the deals'
     // state is written, after the page's ledger rows, inside the same transaction.
     crm.put(deal(5, { modifiedAt: new Date(Number.NaN) }));
-    const failed = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    const failed = await syncConnector({
+      ctx: ctx(),
+      secrets,
+      policy: allowLoopback,
+      id: 'hs',
+      sources: crm.factory(),
+    });
     expect(failed.status).toBe('failed');
     expect(failed.counts.conversions).toBe(4);
     expect((await ledger()).length).toBe(4);
@@ -309,7 +341,13 @@ describe('syncConnector', () => {
         }
       },
     };
-    const report = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: async () => twice });
+    const report = await syncConnector({
+      ctx: ctx(),
+      secrets,
+      policy: allowLoopback,
+      id: 'hs',
+      sources: async () => twice,
+    });
     expect(report.counts).toMatchObject({ dealsRead: 3, conversions: 1, unchanged: 1 });
     expect((await ledger()).length).toBe(1);
   });
@@ -318,17 +356,19 @@ describe('syncConnector', () => {
     const crm = memoryCrm();
     await connector();
     crm.put(deal(1, { won: false, wonAt: null }));
-    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() });
     clock.advance(5 * 60_000);
     const seenAt = clock.now();
     crm.change('D1', { won: true, wonAt: null, amount: null, modifiedAt: clock.now() });
     expect(
-      (await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() })).counts.skipped,
+      (await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() }))
+        .counts.skipped,
     ).toEqual({ zero_amount: 1 });
     clock.advance(60 * 60_000);
     crm.change('D1', { amount: '75', modifiedAt: clock.now() });
     expect(
-      (await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() })).counts.conversions,
+      (await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() }))
+        .counts.conversions,
     ).toBe(1);
     expect(new Date((await ledger())[0]!.conversion_time).toISOString()).toBe(seenAt.toISOString());
   });
@@ -339,7 +379,13 @@ describe('syncConnector', () => {
     await database.query(sql`update goals set status = 'paused' where name = ${goalName}`);
     try {
       crm.put(deal(1));
-      const report = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+      const report = await syncConnector({
+        ctx: ctx(),
+        secrets,
+        policy: allowLoopback,
+        id: 'hs',
+        sources: crm.factory(),
+      });
       expect(report.counts).toMatchObject({ conversions: 0, rejected: { GOAL_PAUSED: 1 } });
       const [state] = await database.db.select().from(crmDeals).where(eq(crmDeals.dealId, 'D1'));
       expect(state).toMatchObject({ conversionTime: null, skipReason: 'rejected' });
@@ -347,7 +393,14 @@ describe('syncConnector', () => {
       await database.query(sql`update goals set status = 'active' where name = ${goalName}`);
     }
     // After the goal is resumed, a full sync sends it.
-    const again = await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory(), full: true });
+    const again = await syncConnector({
+      ctx: ctx(),
+      secrets,
+      policy: allowLoopback,
+      id: 'hs',
+      sources: crm.factory(),
+      full: true,
+    });
     expect(again.counts.conversions).toBe(1);
   });
 
@@ -363,6 +416,7 @@ describe('syncConnector', () => {
     const first = syncConnector({
       ctx: ctx(),
       secrets,
+      policy: allowLoopback,
       id: 'hs',
       sources: async () => ({
         test: slow.test,
@@ -373,9 +427,9 @@ describe('syncConnector', () => {
       }),
     });
     await new Promise((r) => setTimeout(r, 50));
-    await expect(syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() })).rejects.toThrow(
-      /under way/,
-    );
+    await expect(
+      syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() }),
+    ).rejects.toThrow(/under way/);
     release();
     expect((await first).counts.conversions).toBe(1);
   });
@@ -385,6 +439,7 @@ describe('syncConnector', () => {
     const report = await syncConnector({
       ctx: ctx(),
       secrets,
+      policy: allowLoopback,
       id: 'hs',
       sources: async ({ events }) => ({
         test: async () => ({ signedInAs: 'x', dealsRead: 0, notes: [] }),
@@ -411,13 +466,13 @@ describe('syncConnector', () => {
     await connector();
     crm.put(deal(1));
     crm.put(deal(2));
-    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() });
     const submitter = testSubmitter(database, [{ account, client: emulatorClient(emulator.fetch, account) }]);
     await submitter.drain();
     clock.advance(60_000);
     crm.change('D1', { amount: '999.5', modifiedAt: clock.now() });
     crm.change('D2', { won: false, modifiedAt: clock.now() });
-    await syncConnector({ ctx: ctx(), secrets, id: 'hs', sources: crm.factory() });
+    await syncConnector({ ctx: ctx(), secrets, policy: allowLoopback, id: 'hs', sources: crm.factory() });
     await submitter.drain();
     expect((await ledger()).map((r) => r.state)).toEqual(['accepted', 'accepted']);
     expect((await adjustmentRows()).map((a) => [a.type, a.state])).toEqual([

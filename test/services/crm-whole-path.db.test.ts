@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/client.ts';
 import { createSecrets } from '../../src/secrets.ts';
 import { syncConnector } from '../../src/services/connector-sync.ts';
-import { addConnector, getConnector, readSecrets } from '../../src/services/connectors.ts';
+import { addConnector, getConnector, readSecrets, testConnector } from '../../src/services/connectors.ts';
 import type { SubmitAccount } from '../../src/submit/submitter.ts';
+import { allowLoopback, defaultPolicy } from '../fakes/guard.ts';
 import { fakeContact, fakeDeal, startFakeHubspot } from '../fakes/hubspot-server.ts';
 import { startFakeSalesforce } from '../fakes/salesforce-server.ts';
 import { testContext } from '../helpers/context.ts';
@@ -44,6 +45,7 @@ describe('HubSpot → ledger → Microsoft', () => {
       await addConnector({
         ctx,
         secrets,
+        policy: allowLoopback,
         input: {
           kind: 'hubspot',
           name: 'hs',
@@ -52,7 +54,7 @@ describe('HubSpot → ledger → Microsoft', () => {
           secrets: { token: fake.token },
         },
       });
-      const report = await syncConnector({ ctx, secrets, id: 'hs' });
+      const report = await syncConnector({ ctx, secrets, policy: allowLoopback, id: 'hs' });
       expect(report).toMatchObject({
         status: 'succeeded',
         counts: { dealsRead: 3, conversions: 2, skipped: { no_click_id: 1 } },
@@ -93,6 +95,7 @@ describe('HubSpot → ledger → Microsoft', () => {
       await addConnector({
         ctx,
         secrets,
+        policy: allowLoopback,
         input: {
           kind: 'salesforce',
           name: 'sf',
@@ -101,14 +104,14 @@ describe('HubSpot → ledger → Microsoft', () => {
           secrets: { clientSecret: fake.clientSecret, refreshToken: fake.refreshToken() },
         },
       });
-      const first = await syncConnector({ ctx, secrets, id: 'sf' });
+      const first = await syncConnector({ ctx, secrets, policy: allowLoopback, id: 'sf' });
       expect(first).toMatchObject({ status: 'succeeded', counts: { dealsRead: 8, conversions: 2 } });
       // The access token the connector got by refreshing is stored (encrypted) at once.
       expect(readSecrets(await getConnector({ ctx, idOrName: 'sf' }), secrets)).toHaveProperty('accessToken');
       await submitter.drain();
       fake.setAmount(fake.opportunityId(0), 5000);
       fake.lose(fake.opportunityId(4));
-      const second = await syncConnector({ ctx, secrets, id: 'sf' });
+      const second = await syncConnector({ ctx, secrets, policy: allowLoopback, id: 'sf' });
       expect(second.counts).toMatchObject({ restates: 1, retracts: 1, conversions: 0 });
       await submitter.drain();
       expect(
@@ -126,6 +129,105 @@ describe('HubSpot → ledger → Microsoft', () => {
       expect([...emulator.adjustments()].map((a) => a.adjustmentType).sort()).toEqual(['Restate', 'Retract']);
     } finally {
       await fake.close();
+    }
+  });
+});
+
+describe('address policy (CLOSELOOP_ALLOW_PRIVATE_SOURCES unset)', () => {
+  it('add refuses a login or base URL on loopback, saves nothing, and nothing reaches the CRM', async () => {
+    const sf = await startFakeSalesforce({ opportunityCount: 1 });
+    const hs = await startFakeHubspot({ deals: [] });
+    try {
+      const ctx = testContext(database, () => new Date());
+      const salesforce = await addConnector({
+        ctx,
+        secrets,
+        policy: defaultPolicy,
+        input: {
+          kind: 'salesforce',
+          name: 'sf-private',
+          goal: 'Won deal',
+          settings: { loginUrl: sf.loginUrl, clientId: sf.clientId },
+          secrets: { clientSecret: sf.clientSecret, refreshToken: sf.refreshToken() },
+        },
+      }).catch((e: unknown) => e);
+      expect(salesforce).toMatchObject({ failure: 'private_address' });
+      expect((salesforce as Error).message).toMatch(
+        /^The login URL http:\/\/localhost:\d+: localhost \((127\.0\.0\.1|::1)\) is a loopback address.*CLOSELOOP_ALLOW_PRIVATE_SOURCES=1/,
+      );
+      const hubspot = await addConnector({
+        ctx,
+        secrets,
+        policy: defaultPolicy,
+        input: {
+          kind: 'hubspot',
+          name: 'hs-private',
+          goal: 'Won deal',
+          settings: { baseUrl: hs.url },
+          secrets: { token: hs.token },
+        },
+      }).catch((e: unknown) => e);
+      expect((hubspot as Error).message).toMatch(
+        /^The base URL http:\/\/127\.0\.0\.1:\d+: 127\.0\.0\.1 is a loopback/,
+      );
+      await expect(getConnector({ ctx, idOrName: 'sf-private' })).rejects.toThrow(/No connector/);
+      await expect(getConnector({ ctx, idOrName: 'hs-private' })).rejects.toThrow(/No connector/);
+      expect(sf.requests).toEqual([]);
+      expect(hs.requests).toEqual([]);
+    } finally {
+      await sf.close();
+      await hs.close();
+    }
+  });
+
+  it('a sync or test of a connector on loopback is refused, and nothing reaches the CRM', async () => {
+    const sf = await startFakeSalesforce({ opportunityCount: 3 });
+    const hs = await startFakeHubspot({ deals: [] });
+    try {
+      const ctx = testContext(database, () => new Date());
+      // Saved while private addresses were allowed (or a name that resolves elsewhere now).
+      await addConnector({
+        ctx,
+        secrets,
+        policy: allowLoopback,
+        input: {
+          kind: 'salesforce',
+          name: 'sf-later',
+          goal: 'Won deal',
+          settings: { loginUrl: sf.loginUrl, clientId: sf.clientId },
+          secrets: { clientSecret: sf.clientSecret, refreshToken: sf.refreshToken() },
+        },
+      });
+      await addConnector({
+        ctx,
+        secrets,
+        policy: allowLoopback,
+        input: {
+          kind: 'hubspot',
+          name: 'hs-later',
+          goal: 'Won deal',
+          settings: { baseUrl: hs.url },
+          secrets: { token: hs.token },
+        },
+      });
+      for (const name of ['sf-later', 'hs-later']) {
+        const report = await syncConnector({ ctx, secrets, policy: defaultPolicy, id: name });
+        expect(report.status).toBe('failed');
+        expect(report.error).toMatch(
+          /^private_address: .* is a loopback address.*CLOSELOOP_ALLOW_PRIVATE_SOURCES/,
+        );
+        await expect(testConnector({ ctx, secrets, policy: defaultPolicy, idOrName: name })).rejects.toThrow(
+          /failed its test: private_address: .* is a loopback address/,
+        );
+      }
+      expect(sf.requests).toEqual([]);
+      expect(hs.requests).toEqual([]);
+      expect(readSecrets(await getConnector({ ctx, idOrName: 'sf-later' }), secrets)).not.toHaveProperty(
+        'accessToken',
+      );
+    } finally {
+      await sf.close();
+      await hs.close();
     }
   });
 });

@@ -106,8 +106,9 @@ export const connectorsCommand: Command = {
     ]);
     if (sub === 'add') {
       const input = addInput(target, values);
-      return withAccounts(async (ctx, _config, secrets) => {
-        const connector = await service.addConnector({ ctx, secrets, input }).catch(async (err) => {
+      return withAccounts(async (ctx, config, secrets) => {
+        const policy = { allowPrivate: config.allowPrivateSources };
+        const connector = await service.addConnector({ ctx, secrets, policy, input }).catch(async (err) => {
           throw await withGoalSuggestion(ctx, err, String(values.goal));
         });
         console.log(
@@ -129,8 +130,9 @@ export const connectorsCommand: Command = {
       });
     if (!target) throw new CliError(`connectors ${sub ?? ''} needs the connector's name.\n\nUsage: ${usage}`);
     if (sub === 'test')
-      return withAccounts(async (ctx, _config, secrets) => {
-        const r = await service.testConnector({ ctx, secrets, idOrName: target });
+      return withAccounts(async (ctx, config, secrets) => {
+        const policy = { allowPrivate: config.allowPrivateSources };
+        const r = await service.testConnector({ ctx, secrets, policy, idOrName: target });
         console.log(
           `Connector "${target}": signed in as ${r.signedInAs}; ${r.dealsRead} deals on the first page.`,
         );
@@ -139,10 +141,11 @@ export const connectorsCommand: Command = {
       });
     if (sub === 'sync') {
       const { syncConnector } = await import('../../services/connector-sync.ts');
-      return withAccounts(async (ctx, _config, secrets) => {
+      return withAccounts(async (ctx, config, secrets) => {
         const report = await syncConnector({
           ctx,
           secrets,
+          policy: { allowPrivate: config.allowPrivateSources },
           id: target,
           full: values.full === true,
           trigger: 'cli',

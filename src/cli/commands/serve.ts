@@ -89,7 +89,8 @@ export const serveCommand: Command = {
       metricsToken: config.metricsToken,
       ...(target === 'microsoft' ? { probeTarget: reachability(config.msads.apiBaseUrl) } : {}),
       ...(config.adminPassword ? { adminPassword: config.adminPassword } : {}),
-      secrets: sending.secrets,
+      // CRM connectors: their login and base URLs are typed by users too, the same guard applies.
+      crm: { secrets: sending.secrets, policy: { allowPrivate: config.allowPrivateSources } },
       schedules,
       webhooks: {
         secrets: sending.secrets,
@@ -105,6 +106,7 @@ export const serveCommand: Command = {
       secrets: sending.secrets,
       log,
       signal: submitting.signal,
+      policy: { allowPrivate: config.allowPrivateSources },
     });
     // Scheduled imports: due ones (and those missed while the service was down, once) at start, then
     // a pass every 30 s; several processes on one PostgreSQL run each due time once.

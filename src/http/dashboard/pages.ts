@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { Account } from '../../db/schema/index.ts';
+import type { AddressPolicy } from '../../ingest/sources/address-policy.ts';
 import type { Logger } from '../../log.ts';
 import type { MsadsClient } from '../../msads/client.ts';
 import type { Secrets } from '../../secrets.ts';
@@ -26,7 +27,7 @@ export interface PageDeps {
   /** Asks Microsoft (or the emulator) for its own figures on the overview; absent: the overview says so. */
   clientFor?: ((account: Account) => MsadsClient) | undefined;
   /** CRM connectors' secrets ("Sync now"); absent: the page lists them but cannot sync. */
-  crm?: { secrets: Secrets; sources?: DealSourceFactory } | undefined;
+  crm?: { secrets: Secrets; policy: AddressPolicy; sources?: DealSourceFactory } | undefined;
   /** Scheduled imports' secrets and limits ("Run now"); absent: the page lists them but cannot run one. */
   schedules?: ScheduleDeps | undefined;
 }

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ConnectorRun } from '../../db/schema/index.ts';
+import type { AddressPolicy } from '../../ingest/sources/address-policy.ts';
 import type { Logger } from '../../log.ts';
 import type { Secrets } from '../../secrets.ts';
 import { syncSoon } from '../../services/connector-schedule.ts';
@@ -59,13 +60,15 @@ export function runView(r: ConnectorRun) {
  */
 export function connectorRoutes(
   ctx: ServiceContext,
-  deps: { secrets: Secrets; log: Logger; sources?: DealSourceFactory },
+  deps: { secrets: Secrets; log: Logger; policy: AddressPolicy; sources?: DealSourceFactory },
 ) {
-  const { secrets, log, sources } = deps;
+  const { secrets, log, policy, sources } = deps;
   const view = (c: Parameters<typeof connectorView>[0]) => connectorView(c, secrets);
   return new Hono()
     .get('/', async (c) => c.json({ connectors: (await listConnectors({ ctx })).map(view) }))
-    .post('/', async (c) => c.json(view(await addConnector({ ctx, secrets, input: await jsonBody(c) })), 201))
+    .post('/', async (c) =>
+      c.json(view(await addConnector({ ctx, secrets, policy, input: await jsonBody(c) })), 201),
+    )
     .get('/:idOrName', async (c) => c.json(view(await getConnector({ ctx, idOrName: connectorRef(c) }))))
     .patch('/:idOrName', async (c) =>
       c.json(view(await updateConnector({ ctx, idOrName: connectorRef(c), patch: await jsonBody(c) }))),
@@ -76,7 +79,13 @@ export function connectorRoutes(
     })
     .post('/:idOrName/test', async (c) =>
       c.json(
-        await testConnector({ ctx, secrets, idOrName: connectorRef(c), ...(sources ? { sources } : {}) }),
+        await testConnector({
+          ctx,
+          secrets,
+          policy,
+          idOrName: connectorRef(c),
+          ...(sources ? { sources } : {}),
+        }),
       ),
     )
     .post('/:idOrName/sync', async (c) => {
@@ -91,6 +100,7 @@ export function connectorRoutes(
           log,
           id: connector.id,
           trigger: 'api',
+          policy,
           ...(sources ? { sources } : {}),
         });
         return c.json({ accepted: true, runs: `/api/v1/connectors/${connector.id}/runs` }, 202);
@@ -101,6 +111,7 @@ export function connectorRoutes(
         id: idOrName,
         full,
         trigger: 'api',
+        policy,
         ...(sources ? { sources } : {}),
       });
       return c.json(report);

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { verifyHubspotSignatureV3 } from '../../../connectors/hubspot/webhook-signature.ts';
 import { isUuid } from '../../domain/identifiers.ts';
 import { AppError } from '../../errors.ts';
+import type { AddressPolicy } from '../../ingest/sources/address-policy.ts';
 import type { Logger } from '../../log.ts';
 import type { Secrets } from '../../secrets.ts';
 import { syncSoon } from '../../services/connector-schedule.ts';
@@ -21,9 +22,9 @@ const maxWebhookBytes = 1024 * 1024;
  */
 export function hubspotWebhookRoutes(
   ctx: ServiceContext,
-  deps: { secrets: Secrets; log: Logger; sources?: DealSourceFactory },
+  deps: { secrets: Secrets; log: Logger; policy: AddressPolicy; sources?: DealSourceFactory },
 ) {
-  const { secrets, log, sources } = deps;
+  const { secrets, log, policy, sources } = deps;
   const unknown = () =>
     new AppError('not_found', 'No HubSpot connector with a webhook secret at this address.');
   return new Hono().post('/:connectorId', async (c) => {
@@ -61,6 +62,7 @@ export function hubspotWebhookRoutes(
       log,
       id: connector.id,
       trigger: 'webhook',
+      policy,
       ...(sources ? { sources } : {}),
     });
     return c.json({ accepted: true }, 202);

@@ -1,0 +1,17 @@
+import type { ConnectionGuard } from '../../connectors/deals.ts';
+import type { AddressPolicy } from '../../src/ingest/sources/address-policy.ts';
+import { connectionGuard } from '../../src/ingest/sources/connection-guard.ts';
+
+/** The fakes listen on 127.0.0.1: connectors in tests run with CLOSELOOP_ALLOW_PRIVATE_SOURCES=1's policy. */
+export const allowLoopback: AddressPolicy = { allowPrivate: true };
+
+/** The policy of a closeloop with CLOSELOOP_ALLOW_PRIVATE_SOURCES unset. */
+export const defaultPolicy: AddressPolicy = { allowPrivate: false };
+
+/** The guard connectors get under `allowLoopback`. */
+export const openGuard: ConnectionGuard = connectionGuard(allowLoopback);
+
+/** The guard connectors get under `policy`. */
+export function guardFor(policy: AddressPolicy): ConnectionGuard {
+  return connectionGuard(policy);
+}
