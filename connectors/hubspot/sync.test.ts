@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultPolicy, guardFor } from '../../test/fakes/guard.ts';
+import { defaultPolicy, guardFor, onlyGuardResolves } from '../../test/fakes/guard.ts';
 import {
   type FakeHubspot,
   fakeContact,
@@ -262,5 +262,23 @@ describe('HubSpot: address policy (CLOSELOOP_ALLOW_PRIVATE_SOURCES unset)', () =
     }
     expect(calls.length).toBeGreaterThan(0);
     expect(fake.requests).toEqual([]);
+  });
+
+  it("sends every request, the SDK's and its own, through the guard (a name only the guard resolves)", async () => {
+    fake = await startFakeHubspot({
+      deals: [fakeDeal({ id: '1', at: at(0), amount: '10', clickId: click(1), stage: 'closedwon' })],
+    });
+    const baseUrl = `http://hubspot.invalid:${new URL(fake.url).port}`;
+    const source = fakeSource(fake, { settings: { baseUrl }, guard: onlyGuardResolves('hubspot.invalid') });
+    expect((await source.test()).signedInAs).toMatch(/^HubSpot portal /);
+    const { deals } = await pullAll(source, null);
+    expect(deals.map((d) => d.dealId)).toEqual(['1']);
+    expect(fake.requests).toEqual(
+      expect.arrayContaining([
+        'GET /account-info/v3/details',
+        'POST /crm/v3/objects/deals/search',
+        'GET /crm/v3/objects/deals',
+      ]),
+    );
   });
 });

@@ -1,5 +1,6 @@
+import { Connection } from 'jsforce';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultPolicy, guardFor, openGuard } from '../../test/fakes/guard.ts';
+import { defaultPolicy, guardFor, onlyGuardResolves, openGuard } from '../../test/fakes/guard.ts';
 import {
   type FakeSalesforce,
   type FakeSalesforceOptions,
@@ -336,6 +337,26 @@ describe('salesforce connector: address policy (CLOSELOOP_ALLOW_PRIVATE_SOURCES 
     expect((error as Error).message).toContain('CLOSELOOP_ALLOW_PRIVATE_SOURCES');
     expect(f.requests).toEqual([]);
     expect(seen.tokens).toEqual([]);
+  });
+
+  it('sends every request through the guard: a login URL only the guard resolves works', async () => {
+    const f = await fake({ opportunityCount: 3 });
+    const loginUrl = `http://salesforce.invalid:${new URL(f.loginUrl).port}`;
+    const s = createSalesforceSource({
+      settings: { loginUrl, clientId: f.clientId, clickIdField: 'MSCLKID__c', currency: null },
+      secrets: { clientSecret: f.clientSecret, refreshToken: f.refreshToken() },
+      guard: onlyGuardResolves('salesforce.invalid'),
+    });
+    expect((await sync(s)).deals).toHaveLength(3);
+    expect(f.requests[0]).toBe('POST /services/oauth2/token');
+  });
+
+  it('fails closed: a jsforce request outside a connector connection reaches nothing', async () => {
+    const f = await fake({ opportunityCount: 1 });
+    source(f); // a connector's connection puts the routing dispatcher in place
+    const bare = new Connection({ instanceUrl: f.instanceUrl, accessToken: 'stolen', version: '62.0' });
+    await expect(bare.request('/limits')).rejects.toThrow();
+    expect(f.requests).toEqual([]);
   });
 
   it('refuses a stored instance URL on loopback (an IP address: no lookup) before anything reaches it', async () => {

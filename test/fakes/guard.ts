@@ -15,3 +15,15 @@ export const openGuard: ConnectionGuard = connectionGuard(allowLoopback);
 export function guardFor(policy: AddressPolicy): ConnectionGuard {
   return connectionGuard(policy);
 }
+
+/**
+ * `openGuard`, whose lookup alone knows `name` (a .invalid name no DNS resolves) as 127.0.0.1: a
+ * connector pointed at `name` works only if every one of its connections goes through the guard.
+ */
+export function onlyGuardResolves(name: string): ConnectionGuard {
+  return {
+    lookup: (hostname, options, callback) =>
+      openGuard.lookup(hostname === name ? '127.0.0.1' : hostname, options, callback),
+    checkLiteral: (host) => openGuard.checkLiteral(host),
+  };
+}

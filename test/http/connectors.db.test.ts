@@ -4,7 +4,7 @@ import { hubspotSignatureV3 } from '../../connectors/hubspot/webhook-signature.t
 import type { Database } from '../../src/db/client.ts';
 import { createSecrets } from '../../src/secrets.ts';
 import { listRuns } from '../../src/services/connectors.ts';
-import { allowLoopback } from '../fakes/guard.ts';
+import { allowLoopback, defaultPolicy } from '../fakes/guard.ts';
 import { testApp } from '../helpers/app.ts';
 import { testClock } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
@@ -177,5 +177,23 @@ describe('POST /webhooks/hubspot/:connectorId', () => {
       (await post('00000000-0000-4000-8000-000000000000', signed('00000000-0000-4000-8000-000000000000')))
         .status,
     ).toBe(404);
+  });
+});
+
+describe('/api/v1/connectors: address policy', () => {
+  it('refuses a base URL on a non-public address when CLOSELOOP_ALLOW_PRIVATE_SOURCES is unset', async () => {
+    const closed = await testApp(database, clock.now, {
+      crm: { secrets, policy: defaultPolicy, sources: crm.factory() },
+    });
+    const before = (await (await closed.call('/api/v1/connectors')).json()).connectors.length;
+    const refused = await closed.call('/api/v1/connectors', {
+      method: 'POST',
+      json: { ...hubspot, name: 'metadata', settings: { baseUrl: 'http://169.254.169.254/latest' } },
+    });
+    expect(refused.status).toBe(422);
+    expect((await refused.json()).detail).toMatch(
+      /^The base URL http:\/\/169\.254\.169\.254\/latest: 169\.254\.169\.254 is a link-local address.*CLOSELOOP_ALLOW_PRIVATE_SOURCES/,
+    );
+    expect((await (await closed.call('/api/v1/connectors')).json()).connectors).toHaveLength(before);
   });
 });
