@@ -37,7 +37,7 @@ const work = mkdtempSync(join(tmpdir(), 'closeloop-quickstart-'));
 const bin = join(work, '.bin');
 
 beforeAll(async () => {
-  ({ env, cleanup } = await cliEnvironment());
+  ({ env, cleanup } = await cliEnvironment({ fresh: true }));
   mkdirSync(bin);
   const main = join(repo, 'src/cli/main.ts');
   writeFileSync(
