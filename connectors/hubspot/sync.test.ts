@@ -128,6 +128,29 @@ describe('HubSpot pull: deals as HubSpot has them', () => {
     expect(fake.requests.some((r) => r.includes('associations'))).toBe(false);
   });
 
+  it('reads click IDs from contacts the fake generates on demand (the CRM benchmark), and their changes', async () => {
+    // Deals 1001… and their contacts 9001… generated from the index: nothing is held until read.
+    fake = await startFakeHubspot({
+      dealCount: 3,
+      generate: (i, id) => {
+        const { id: _id, ...deal } = fakeDeal({ id, at: at(i * 1000), contacts: [{ id: String(9001 + i) }] });
+        return deal;
+      },
+      generateContact: (id) =>
+        Number(id) >= 9001 && Number(id) <= 9003
+          ? fakeContact(id, [{ value: click(Number(id)), at: at(-day) }])
+          : null,
+    });
+    expect(fake.store.contacts.size).toBe(0);
+    fake.store.setContactProperty('9002', 'msclkid', click(42), at(-day / 2));
+    const { deals } = await pullAll(fakeSource(fake), null);
+    expect(deals.map((d) => [d.dealId, d.click?.clickId, d.click?.rule])).toEqual([
+      ['1001', click(9001), 'contact:9001.msclkid'],
+      ['1002', click(42), 'contact:9002.msclkid'],
+      ['1003', click(9003), 'contact:9003.msclkid'],
+    ]);
+    expect(fake.store.contact('9004')).toBeNull();
+  });
   it('takes the won time from the latest move into a won stage, and hs_v2_date_entered without history', async () => {
     const rewon = fakeDeal({ id: '10', at: at(0), amount: '1', clickId: click(10) });
     rewon.history.dealstage?.push(

@@ -166,11 +166,7 @@ export async function startFakeHubspot(options: FakeHubspotOptions = {}): Promis
     const missing: string[] = [];
     for (const { id } of inputs) {
       const object =
-        objectType === 'contacts'
-          ? store.contacts.get(id)
-          : archived
-            ? store.archived(id)?.deal
-            : store.live(id);
+        objectType === 'contacts' ? store.contact(id) : archived ? store.archived(id)?.deal : store.live(id);
       if (object) results.push(objectOut(object, properties, withHistory));
       else missing.push(id);
     }

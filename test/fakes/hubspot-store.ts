@@ -1,6 +1,6 @@
 /**
- * The data of the fake HubSpot (test/fakes/hubspot-server.ts): deals generated on demand from their
- * index, so that 100,000 deals cost nothing until read, plus the deals a test wrote or changed.
+ * The data of the fake HubSpot (test/fakes/hubspot-server.ts): deals (and contacts) generated on demand
+ * from their index, so that 100,000 deals cost nothing until read, plus the deals a test wrote or changed.
  */
 
 export interface FakeHistoryEntry {
@@ -41,12 +41,15 @@ export interface StoreOptions {
   /** Deals of the test, in addition to the generated ones. */
   deals?: FakeDeal[];
   contacts?: FakeContact[];
+  /** A contact generated on demand from its id (null: none), for the ids not in `contacts`. */
+  generateContact?: (id: string) => FakeContact | null;
 }
 
 export class FakeStore {
   readonly dealCount: number;
   readonly firstDealId: number;
   private readonly generate: StoreOptions['generate'];
+  private readonly generateContact: StoreOptions['generateContact'];
   /** Deals written by the test or changed since generated, by id. */
   private readonly written = new Map<string, FakeDeal>();
   /** Deals deleted (archived), with their archive time. */
@@ -61,6 +64,7 @@ export class FakeStore {
     this.dealCount = options.dealCount ?? 0;
     this.firstDealId = options.firstDealId ?? 1001;
     this.generate = options.generate;
+    this.generateContact = options.generateContact;
     if (this.dealCount > 0 && !this.generate) throw new TypeError('dealCount needs generate');
     for (const deal of options.deals ?? []) this.written.set(deal.id, deal);
     for (const contact of options.contacts ?? []) this.contacts.set(contact.id, contact);
@@ -145,9 +149,15 @@ export class FakeStore {
     this.version += 1;
   }
 
+  /** A contact of the test, or a generated one (which is kept once a test changes it). */
+  contact(id: string): FakeContact | null {
+    return this.contacts.get(id) ?? this.generateContact?.(id) ?? null;
+  }
+
   setContactProperty(contactId: string, name: string, value: string, at: Date): void {
-    const contact = this.contacts.get(contactId);
+    const contact = this.contact(contactId);
     if (!contact) throw new Error(`fake HubSpot: no contact ${contactId}`);
+    this.contacts.set(contactId, contact);
     contact.properties[name] = value;
     if (!contact.history[name]) contact.history[name] = [];
     contact.history[name].push({ value, timestamp: at });
