@@ -5,17 +5,19 @@
  * none), memory that does not grow with the number of deals (one page in memory), and every won deal
  * in the ledger exactly once.
  *
- * Memory: RSS is sampled every 50 ms. The baseline is the peak RSS until the database is open and the
- * first page of the first sync has been processed (staged, checked, committed): the runtime, the SDKs,
- * the database's own memory and one page are in it, and none of them depends on the number of deals (a
- * peak rather than one reading, which would depend on when the garbage collector last ran). The criterion is that
- * the peak of both syncs stays within BENCH_RSS_GROWTH_MB (default 150) above that baseline: a leak of
- * what the pages hold grows with the deals and passes it (keeping every page of 100,000 generated deals
- * does). On PostgreSQL the peak must also stay under the fixed BENCH_RSS_MB (default 400) as before; on
- * PGlite that fixed bound is printed but not applied, because PGlite's WebAssembly heap alone (its
- * shared buffers and catalog caches, reserved when the database opens) is most of its RSS (about 500 MB),
- * whatever the number of deals. The embedded database runs in a data folder (as `closeloop serve` does),
- * so the rows it writes are on disk, not in the process's memory.
+ * Memory, two criteria. (1) What stays: the JS heap in use after a forced garbage collection, measured
+ * once the database is open and the first page of the first sync has been processed (staged, checked,
+ * committed), and again after the last page of each sync, may grow by at most BENCH_HEAP_GROWTH_MB
+ * (default 20). RSS is no measure of that: V8 lets its heap grow by 100 MB or more between collections
+ * and keeps the pages it got, and a single reading depends on when the collector last ran. Without a
+ * leak the heap ends within a few MB of where it was after the first page; keeping every page of
+ * 100,000 generated deals in an array (tried in connector-sync.ts) ends 46 MB above it and FAILs.
+ * (2) The peak RSS, sampled every 50 ms: on PostgreSQL at most BENCH_RSS_MB (default 400), as before.
+ * PGlite's WebAssembly heap is most of its RSS (about 500 MB once open, whatever the number of deals)
+ * and its buffer cache, in this process, fills as the data grows up to shared_buffers (128 MB): there
+ * the bound is the RSS after the first page + shared_buffers + BENCH_RSS_GROWTH_MB (default 150), and
+ * the fixed 400 MB is printed but not applied. The embedded database runs in a data folder (as
+ * `closeloop serve` does), so the rows it writes are on disk rather than in the process's memory.
  *
  *   npm run bench:crm                                   # 100,000 deals, pages of 2,000, on PostgreSQL
  *   BENCH_DEALS=20000 npm run bench:crm                 # small
@@ -80,7 +82,7 @@ const changedOffset = 2;
 /** Peak RSS bound on PostgreSQL: a page of deals and its staging, whatever the number of deals. */
 const rssLimitMb = Number(process.env.BENCH_RSS_MB ?? 400);
 /** On PGlite: peak RSS above the RSS after the first page, beyond PGlite's shared_buffers. */
-const rssGrowthMb = Number(process.env.BENCH_RSS_GROWTH_MB ?? 100);
+const rssGrowthMb = Number(process.env.BENCH_RSS_GROWTH_MB ?? 150);
 /** The JS heap in use after the last page above that after the first (both after a collection). */
 const heapGrowthMb = Number(process.env.BENCH_HEAP_GROWTH_MB ?? 20);
 const kind = process.env.BENCH_DB === 'pglite' ? 'pglite' : 'postgres';
