@@ -240,6 +240,37 @@ export async function getWebhookSource({ ctx, idOrName }: { ctx: ServiceContext;
   return row;
 }
 
+/**
+ * A new secret token for a source: the URL with the old one stops working (within 10 s, the time a
+ * receiving process keeps a source in memory: webhook-intake's `sourceCacheMs`). For a URL that leaked, without removing the source
+ * and its events. Providers that sign (CallTrackingMetrics) have no token in their URL; polled ones none.
+ */
+export async function rotateWebhookToken({
+  ctx,
+  secrets,
+  idOrName,
+}: {
+  ctx: ServiceContext;
+  secrets: Secrets;
+  idOrName: string;
+}): Promise<WebhookSource> {
+  const { source } = await getWebhookSource({ ctx, idOrName });
+  const auth = adapterFor(source.provider).auth;
+  if (auth !== 'token')
+    throw new AppError(
+      'conflict',
+      auth === 'polled'
+        ? `"${source.name}" is polled (${source.provider}): it has no URL and no token; change its API key with PATCH /api/v1/webhooks/:id {"secret": …}.`
+        : `"${source.name}" (${source.provider}) signs its webhooks with the account secret and has no token in its URL; change the secret instead (PATCH /api/v1/webhooks/:id {"secret": …}).`,
+    );
+  const [row] = await ctx.database.db
+    .update(webhookSources)
+    .set({ tokenEnc: secrets.encrypt(randomBytes(24).toString('base64url')) })
+    .where(eq(webhookSources.id, source.id))
+    .returning();
+  return row!;
+}
+
 export async function updateWebhookSource({
   ctx,
   secrets,

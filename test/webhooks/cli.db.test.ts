@@ -71,6 +71,18 @@ describe('closeloop webhooks', { timeout: 2 * cliTestTimeoutMs }, () => {
       fields: { providerCallId: 'call.uuid' },
       value: { fixed: '50.000', currency: 'USD' },
     });
+    // The URL again, then a new token: the old URL is gone; CTM signs and has no token to rotate.
+    const again = await runCli(['webhooks', 'url', 'Ringba'], env);
+    expect(again.code).toBe(0);
+    expect(generic.stdout).toContain(again.stdout.trim());
+    const rotated = await runCli(['webhooks', 'url', 'Ringba', '--rotate', '--json'], env);
+    expect(rotated.code).toBe(0);
+    const fresh = JSON.parse(rotated.stdout);
+    expect(fresh.url).toMatch(/\?token=[\w-]{32}$/);
+    expect(fresh.url).not.toBe(again.stdout.trim());
+    const signs = await runCli(['webhooks', 'url', 'CTM', '--rotate'], env);
+    expect(signs.code).toBe(1);
+    expect(signs.stderr).toContain('signs its webhooks with the account secret');
     const events = await runCli(['webhooks', 'events', 'ctm'], env);
     expect(events.code).toBe(0);
     expect(events.stdout).toContain('No events yet for "CTM"');

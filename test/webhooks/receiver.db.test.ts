@@ -321,6 +321,37 @@ describe('token-authenticated providers (generic)', () => {
     ).toBe(200);
     expect(await eventCount(database)).toBe(1);
   });
+  it('GET …/endpoint gives the URL again; rotate-token makes a new one and the old one stops working', async () => {
+    const body = (callId: string) =>
+      JSON.stringify({ callId, startTime: started.toISOString(), durationSec: 90, msclkid: clickId(callId) });
+    const source = await t.addSource({
+      provider: 'generic',
+      name: `Rotate ${Date.now()}`,
+      goal: 'Phone call',
+    });
+    const again = await t.api(`/api/v1/webhooks/${source.id}/endpoint`);
+    expect(again.headers.get('cache-control')).toBe('no-store');
+    expect(await again.json()).toEqual({ id: source.id, path: source.path, url: source.url });
+    const oldPath = `${source.path}${new URL(source.url!).search}`;
+    expect((await t.app.request(oldPath, { method: 'POST', body: body('r1') })).status).toBe(200);
+
+    const rotated = await t.api(`/api/v1/webhooks/${encodeURIComponent(source.source.name)}/rotate-token`, {
+      method: 'POST',
+    });
+    expect(rotated.status, await rotated.clone().text()).toBe(200);
+    const fresh = (await rotated.json()) as { url: string };
+    expect(fresh.url).toMatch(/\?token=[\w-]{32}$/);
+    expect(fresh.url).not.toBe(source.url);
+    clock.advance(10_001); // a receiving process keeps a source (and its token) this long
+    expect((await t.app.request(oldPath, { method: 'POST', body: body('r2') })).status).toBe(401);
+    const newPath = `${source.path}${new URL(fresh.url).search}`;
+    expect((await t.app.request(newPath, { method: 'POST', body: body('r3') })).status).toBe(200);
+    expect((await events(database)).map((e) => e.provider_call_id)).toEqual(['r1', 'r3']);
+
+    const signs = await t.api(`/api/v1/webhooks/${ctm.id}/rotate-token`, { method: 'POST' });
+    expect(signs.status).toBe(409);
+    expect((await signs.json()).detail).toContain('signs its webhooks with the account secret');
+  });
 });
 
 describe('/api/v1/webhooks', () => {

@@ -4,6 +4,7 @@ import type { Command } from '../command.ts';
 const usage = `closeloop webhooks add PROVIDER --name NAME --goal GOAL [--min-duration SECONDS] [--value V --currency C]
                         [--secret-env VAR] [--json]
        closeloop webhooks list [--json]
+       closeloop webhooks url NAME [--rotate] [--public-url URL] [--json]
        closeloop webhooks events ID [--json] [--limit N]
        closeloop webhooks remove NAME
 
@@ -11,7 +12,9 @@ const usage = `closeloop webhooks add PROVIDER --name NAME --goal GOAL [--min-du
   wildjar (those this version has). add prints the endpoint to give the provider; --json prints
   {"id", "path", "url"}, where url includes the source's secret token for providers that cannot sign.
   CallTrackingMetrics signs every webhook with the account secret: --secret-env names the variable
-  that holds it. ResponseTap is polled: --secret-env (its API key) and --account.`;
+  that holds it. ResponseTap is polled: --secret-env (its API key) and --account.
+  url prints a source's endpoint again (with its token); --rotate gives it a new token first, so the
+  old URL stops working (paste the new one into the provider).`;
 
 export const webhooksCommand: Command = {
   name: 'webhooks',
@@ -68,10 +71,11 @@ export const webhooksCommand: Command = {
       type: 'string',
       value: 'URL',
       description:
-        'add: where providers reach closeloop, for the printed URL (default CLOSELOOP_PUBLIC_URL, else http://localhost:PORT)',
+        'add, url: where providers reach closeloop, for the printed URL (default CLOSELOOP_PUBLIC_URL, else http://localhost:PORT)',
     },
+    rotate: { type: 'boolean', description: 'url: a new token first (the old URL stops working)' },
     limit: { type: 'string', value: 'N', description: 'events: how many, newest first (default 50)' },
-    json: { type: 'boolean', description: 'add, list, events: print JSON' },
+    json: { type: 'boolean', description: 'add, list, url, events: print JSON' },
   },
   details: `Examples:
   CTM_SECRET=… closeloop webhooks add calltrackingmetrics --name CTM --goal "Phone call" \\
@@ -156,6 +160,29 @@ See docs/call-tracking.md.`,
               if (v.lastPollError) console.log(`  last poll failed: ${v.lastPollError}`);
             }
           }
+        return 0;
+      });
+    }
+    if (sub === 'url') {
+      if (!target) throw new CliError(`webhooks url needs the source's name or id.\n\nUsage: ${usage}`);
+      const [{ createSecrets, loadSecretKey }] = await Promise.all([import('../../secrets.ts')]);
+      return withDatabase(async (ctx, config) => {
+        const secrets = createSecrets(loadSecretKey(config));
+        const source = values.rotate
+          ? await service.rotateWebhookToken({ ctx, secrets, idOrName: target })
+          : (await service.getWebhookSource({ ctx, idOrName: target })).source;
+        const publicUrl = String(
+          values['public-url'] ?? process.env.CLOSELOOP_PUBLIC_URL ?? `http://localhost:${config.port}`,
+        );
+        const endpoint = service.webhookEndpoint(source, secrets, publicUrl);
+        if (values.json) console.log(JSON.stringify(endpoint));
+        else if (endpoint.url === null)
+          console.log(`"${source.name}" is polled (${source.provider}): it has no URL to give the provider.`);
+        else {
+          if (values.rotate)
+            console.log(`New token for "${source.name}": the old URL stops working within 10 seconds.`);
+          console.log(endpoint.url);
+        }
         return 0;
       });
     }

@@ -8,6 +8,7 @@ import {
   listWebhookEvents,
   listWebhookSources,
   removeWebhookSource,
+  rotateWebhookToken,
   updateWebhookSource,
   webhookEndpoint,
   webhookEventView,
@@ -65,6 +66,16 @@ export function webhookSourceRoutes(ctx: ServiceContext, secrets: Secrets, publi
       await removeWebhookSource({ ctx, idOrName: sourceRef(c) });
       return c.body(null, 204);
     })
+    .get('/:id/endpoint', async (c) => {
+      const { source } = await getWebhookSource({ ctx, idOrName: sourceRef(c) });
+      c.header('cache-control', 'no-store');
+      return c.json(webhookEndpoint(source, secrets, publicUrl));
+    })
+    .post('/:id/rotate-token', async (c) => {
+      const source = await rotateWebhookToken({ ctx, secrets, idOrName: sourceRef(c) });
+      c.header('cache-control', 'no-store');
+      return c.json(webhookEndpoint(source, secrets, publicUrl));
+    })
     .get('/:id/events', async (c) => {
       const q = queryParams(c, {
         limit: wholeNumber(1, 1000),
@@ -105,7 +116,7 @@ export const webhookSourceDocs: RouteDoc[] = [
     tag: 'webhooks',
     summary: 'Add a call-tracking webhook source',
     description:
-      'The answer carries `endpoint.url`, what to paste into the provider (with its secret token for providers that cannot sign), this once.',
+      'The answer carries `endpoint.url`, what to paste into the provider (with its secret token for providers that cannot sign); `GET /webhooks/:id/endpoint` gives it again.',
     body: { content: { 'application/json': { schema: webhookSourceInput } } },
     responses: {
       201: { description: 'The source and its endpoint.', schema: jsonObject },
@@ -137,6 +148,31 @@ export const webhookSourceDocs: RouteDoc[] = [
     summary: 'Remove a webhook source and its events (its conversions stay in the ledger)',
     params: sourceParam,
     responses: { 204: { description: 'Removed.' }, 404: { description: 'No such source.' } },
+  },
+  {
+    method: 'get',
+    path: '/webhooks/:id/endpoint',
+    tag: 'webhooks',
+    summary: "A source's endpoint again: what to paste into the provider",
+    description:
+      '`{ id, path, url }`; `url` carries the secret token for providers that cannot sign, and is null for polled providers.',
+    params: sourceParam,
+    responses: {
+      200: { description: '`{ id, path, url }`', schema: jsonObject },
+      404: { description: 'No such source.' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/webhooks/:id/rotate-token',
+    tag: 'webhooks',
+    summary: 'A new secret token for a source: the old URL stops working within 10 s',
+    params: sourceParam,
+    responses: {
+      200: { description: 'The new endpoint, `{ id, path, url }`.', schema: jsonObject },
+      404: { description: 'No such source.' },
+      409: { description: 'The provider signs (CallTrackingMetrics) or is polled: it has no token.' },
+    },
   },
   {
     method: 'get',

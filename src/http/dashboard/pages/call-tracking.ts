@@ -27,7 +27,7 @@ export const callTrackingPage: DashboardPage = {
             <dl class="facts">
               <dt>Provider</dt><dd>${s.provider}</dd>
               <dt>Goal</dt><dd>${goalName}</dd>
-              <dt>Endpoint path</dt><dd><code>${webhookPath(s)}</code> (the full URL, with its token where the provider needs one: <code>closeloop webhooks url</code>)</dd>
+              <dt>Endpoint path</dt><dd><code>${webhookPath(s)}</code> (the full URL, with its token where the provider needs one: <code>closeloop webhooks url "${s.name}"</code>)</dd>
               ${s.lastPollError ? html`<dt>Last poll error</dt><dd>${s.lastPollError}</dd>` : ''}
             </dl>
             <div class="table-wrap"><table>
