@@ -32,6 +32,7 @@ export const serveCommand: Command = {
       { startScheduleRunner },
       { startWebhookProcessing, startCallPolling },
       { guardedFetch },
+      { pruneWebhookEvents },
     ] = await Promise.all([
       import('@hono/node-server'),
       import('../../db/client.ts'),
@@ -47,6 +48,7 @@ export const serveCommand: Command = {
       import('../../services/schedule-runner.ts'),
       import('../../services/webhook-runner.ts'),
       import('../../ingest/sources/guarded-fetch.ts'),
+      import('../../services/webhook-retention.ts'),
     ]);
     const config = loadCliConfig();
     const log = createLogger(config.logLevel);
@@ -114,9 +116,15 @@ export const serveCommand: Command = {
 
     const sweep = async () => {
       try {
-        const { deleted, interrupted } = await maintainUploads(database, new Date());
-        if (deleted + interrupted > 0)
-          log.info('retention job', { deletedUploads: deleted, interruptedPreviews: interrupted });
+        const now = new Date();
+        const { deleted, interrupted } = await maintainUploads(database, now);
+        const events = await pruneWebhookEvents(database, now);
+        if (deleted + interrupted + events > 0)
+          log.info('retention job', {
+            deletedUploads: deleted,
+            interruptedPreviews: interrupted,
+            deletedWebhookEvents: events,
+          });
       } catch (err) {
         log.error('retention job failed', err);
       }
