@@ -4,7 +4,14 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { genericField, genericKeys } from '../../connectors/calltracking/generic.ts';
 import { callAdapters } from '../../connectors/calltracking/index.ts';
-import { type WebhookEvent, type WebhookSource, webhookEvents, webhookSources } from '../db/schema/index.ts';
+import {
+  adjustments,
+  conversions,
+  type WebhookEvent,
+  type WebhookSource,
+  webhookEvents,
+  webhookSources,
+} from '../db/schema/index.ts';
 import { closest as closestName } from '../domain/closest.ts';
 import { parseCurrency, parseValue } from '../domain/values.ts';
 import { AppError } from '../errors.ts';
@@ -323,7 +330,10 @@ export async function removeWebhookSource({ ctx, idOrName }: { ctx: ServiceConte
   return source;
 }
 
-export function webhookEventView(e: WebhookEvent) {
+/** An event with the state of the ledger row it made (the conversion's, or the adjustment's), if any. */
+export type WebhookEventWithLedger = WebhookEvent & { ledgerState: string | null };
+
+export function webhookEventView(e: WebhookEventWithLedger) {
   return {
     id: e.id,
     receivedAt: e.receivedAt.toISOString(),
@@ -336,6 +346,8 @@ export function webhookEventView(e: WebhookEvent) {
     currency: e.currency,
     conversionId: e.conversionId,
     adjustmentId: e.adjustmentId,
+    /** Where the ledger row it made stands now: queued, held, accepted at Microsoft, rejected … */
+    ledgerState: e.ledgerState,
     call: e.call,
     processedAt: e.processedAt?.toISOString() ?? null,
   };
@@ -355,8 +367,10 @@ export async function listWebhookEvents({
 }) {
   const { source } = await getWebhookSource({ ctx, idOrName });
   const rows = await ctx.database.db
-    .select()
+    .select({ event: webhookEvents, conversionState: conversions.state, adjustmentState: adjustments.state })
     .from(webhookEvents)
+    .leftJoin(conversions, eq(conversions.id, webhookEvents.conversionId))
+    .leftJoin(adjustments, eq(adjustments.id, webhookEvents.adjustmentId))
     .where(
       and(
         eq(webhookEvents.sourceId, source.id),
@@ -365,5 +379,9 @@ export async function listWebhookEvents({
     )
     .orderBy(desc(webhookEvents.id))
     .limit(limit);
-  return { source, events: rows };
+  const events: WebhookEventWithLedger[] = rows.map((r) => ({
+    ...r.event,
+    ledgerState: r.adjustmentState ?? r.conversionState ?? null,
+  }));
+  return { source, events };
 }

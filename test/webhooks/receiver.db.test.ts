@@ -374,10 +374,14 @@ describe('/api/v1/webhooks', () => {
     expect(one.status).toBe(200);
     const ev = await (await t.api(`/api/v1/webhooks/${ctm.id}/events`)).json();
     expect(
-      ev.events.map((e: { providerCallId: string; outcome: string }) => [e.providerCallId, e.outcome]),
+      ev.events.map((e: { providerCallId: string; outcome: string; ledgerState: string | null }) => [
+        e.providerCallId,
+        e.outcome,
+        e.ledgerState,
+      ]),
     ).toEqual([
-      ['9201', 'not_qualifying'],
-      ['9200', 'conversion'],
+      ['9201', 'not_qualifying', null],
+      ['9200', 'conversion', 'queued'],
     ]);
     expect(ev.events[0].reason).toContain('no click ID');
     expect(await fetchStatus('/api/v1/webhooks', false)).toBe(401);

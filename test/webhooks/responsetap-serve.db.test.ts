@@ -169,6 +169,12 @@ describe('ResponseTap through closeloop serve', { timeout: 3 * cliTestTimeoutMs 
         (s) => /"accepted":1\b/.test(JSON.stringify(s)),
       );
       expect(JSON.stringify(status)).toContain('Phone call');
+      // The call's event shows where its conversion stands.
+      const after = await api<{ events: (Event & { ledgerState: string | null })[] }>(
+        serve,
+        '/webhooks/RT/events',
+      );
+      expect(after.events.find((e) => e.providerCallId === 'rt-1')!.ledgerState).toBe('accepted');
     } finally {
       await stop(serve);
     }

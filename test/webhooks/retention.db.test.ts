@@ -29,7 +29,7 @@ describe('webhook event retention', () => {
     const event = (callId: string) => ({
       sourceId: source.id,
       receivedAt: clock.now(),
-      method: 'POST',
+      method: 'POST' as const,
       headers: {},
       body: Buffer.from(`{"callId":"${callId}","caller":"+15550100"}`),
       query: {},

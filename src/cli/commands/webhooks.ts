@@ -202,7 +202,9 @@ See docs/call-tracking.md.`,
               [
                 e.receivedAt,
                 e.providerCallId ?? '-',
-                e.state === 'pending' ? 'pending' : e.outcome,
+                e.state === 'pending'
+                  ? 'pending'
+                  : `${e.outcome}${e.ledgerState ? ` (${e.ledgerState})` : ''}`,
                 e.reason ?? '',
               ]
                 .join('  ')

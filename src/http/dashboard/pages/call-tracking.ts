@@ -40,7 +40,7 @@ export const callTrackingPage: DashboardPage = {
                   <td>${e.state === 'processed' ? stateBadge(e.outcome ?? 'processed') : stateBadge('pending')}</td>
                   <td>${e.reason ?? ''}</td>
                   <td class="num">${e.value ?? ''} ${e.currency ?? ''}</td>
-                  <td>${e.conversionId ? html`<a href="${href(`/conversions/${e.conversionId}`)}">#${e.conversionId}</a>` : ''}</td>
+                  <td>${e.conversionId ? html`<a href="${href(`/conversions/${e.conversionId}`)}">#${e.conversionId}</a>` : ''}${e.ledgerState ? html` ${stateBadge(e.ledgerState)}` : ''}</td>
                 </tr>`,
               )}</tbody>
             </table></div>
