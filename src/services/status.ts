@@ -5,6 +5,7 @@ import { ts } from '../db/sql.ts';
 import { goalReadyAt, maxConversionAgeMs } from '../domain/conversion-rules.ts';
 import { formatRelease, type HeldReason, heldReasons } from '../domain/held.ts';
 import { plural } from '../domain/plural.ts';
+import { isThrottlePause } from '../submit/pause-reason.ts';
 import type { ServiceContext } from './context.ts';
 
 /**
@@ -265,7 +266,8 @@ function blocker(goal: Goal, account: Account | undefined, now: Date): GoalStatu
     );
   if (needsSignIn(account))
     return onAccount(`account "${account.name}" needs a sign-in: closeloop auth login`);
-  if (account.pausedUntil && account.pausedUntil > now) return onAccount(pauseText(account, now));
+  if (account.pausedUntil && account.pausedUntil > now)
+    return onAccount(pauseText(account, account.pausedUntil, now));
   if (goal.status === 'paused') return onGoal('the goal is paused; resume it to send its rows');
   if (!goal.msadsGoalId)
     return onGoal(
@@ -280,8 +282,18 @@ function blocker(goal: Goal, account: Account | undefined, now: Date): GoalStatu
 const needsSignIn = (a: Account) =>
   a.authStatus === 'reconsent_needed' || (a.target === 'microsoft' && !a.refreshTokenEnc);
 
-const pauseText = (a: Account, now: Date) =>
-  `account "${a.name}" paused until ${formatRelease(a.pausedUntil!, now)}: ${a.pauseReason ?? 'no reason recorded'}`;
+const pauseText = (
+  a: Pick<Account, 'name' | 'pauseReason' | 'msAccountId'>,
+  until: Date,
+  now: Date,
+  hint = false,
+) =>
+  `account "${a.name}" paused until ${formatRelease(until, now)}: ${a.pauseReason ?? 'no reason recorded'}${
+    // An error's pause lasts 15 minutes unless lifted; a throttling pause ends by itself.
+    hint && !isThrottlePause(a.pauseReason)
+      ? ` (once fixed: closeloop accounts resume --account ${a.msAccountId})`
+      : ''
+  }`;
 
 function goalStatus(goal: Goal, rows: GoalRows, account: Account | undefined, now: Date): GoalStatus {
   const stop = blocker(goal, account, now);
@@ -450,8 +462,12 @@ export function queueSummary(view: Omit<StatusView, 'summary'>, now: Date): stri
     }
   for (const a of view.accounts)
     if (a.pausedUntil) {
-      const text = `account "${a.name}" paused until ${formatRelease(new Date(a.pausedUntil), now)}: ${a.pauseReason ?? 'no reason recorded'}`;
-      if (!said.has(text)) parts.push(text);
+      // Said once, with how to lift it once fixed (the API's one line; each goal's reason says the pause only).
+      const plain = pauseText(a, new Date(a.pausedUntil), now);
+      const text = pauseText(a, new Date(a.pausedUntil), now, true);
+      const at = parts.indexOf(plain);
+      if (at >= 0) parts[at] = text;
+      else parts.push(text);
     }
   return parts.length > 0 ? parts.join('; ') : 'nothing is waiting';
 }

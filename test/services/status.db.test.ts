@@ -4,6 +4,7 @@ import type { Database } from '../../src/db/client.ts';
 import { accounts, submissions } from '../../src/db/schema/index.ts';
 import { ts } from '../../src/db/sql.ts';
 import { describeDatabase, queueStatus, type StatusView, statusSetup } from '../../src/services/status.ts';
+import { throttledReason } from '../../src/submit/pause-reason.ts';
 import { testApp } from '../helpers/app.ts';
 import { testContext } from '../helpers/context.ts';
 import { createTestDatabase } from '../helpers/db.ts';
@@ -247,6 +248,24 @@ describe('the queue status', () => {
     ]);
   });
 
+  it('a throttling pause ends by itself: no hint to lift it', async () => {
+    const ctx = testContext(database, () => now);
+    await database.db
+      .update(accounts)
+      .set({ pauseReason: `${throttledReason} (117 CallRateExceeded); calls resume by themselves` })
+      .where(sql`name = 'Dry run'`);
+    try {
+      const throttled = await queueStatus({ ctx, setup });
+      expect(throttled.summary).toContain('account "Dry run" paused until 10:15 UTC: Microsoft throttled');
+      expect(throttled.summary).not.toContain('accounts resume');
+    } finally {
+      await database.db
+        .update(accounts)
+        .set({ pauseReason: '105 InvalidCredentials: sign in again' })
+        .where(sql`name = 'Dry run'`);
+    }
+  });
+
   it('sums it up in one line, earliest release first', () => {
     expect(view.summary).toBe(
       [
@@ -256,7 +275,7 @@ describe('the queue status', () => {
         '5 rows held until 11:34 UTC (goal under 2 hours old at Microsoft)',
         '1 row to retry from 10:05 UTC',
         '1 adjustment waiting for their conversion to be accepted',
-        'account "Dry run" paused until 10:15 UTC: 105 InvalidCredentials: sign in again',
+        'account "Dry run" paused until 10:15 UTC: 105 InvalidCredentials: sign in again (once fixed: closeloop accounts resume --account 2000)',
         'no account sends it: its account id 999 matches no account (closeloop accounts list)',
       ].join('; '),
     );
