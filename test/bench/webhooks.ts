@@ -8,13 +8,20 @@
  *
  *   npm run bench:webhooks                        # 20 s each
  *   BENCH_SECONDS=10 npm run bench:webhooks
+ *   BENCH_DB=pglite npm run bench:webhooks        # the embedded default: serve owns a PGlite folder
+ *
+ * On PGlite the service owns its folder, so the counts come from its GET /metrics while it runs and from
+ * the folder itself once it has stopped; the ceiling is a Hono handler on PGlite in a folder of its own.
  *
  * Targets: ≥ 2,000 acknowledged webhooks/s sustained, p99 < 50 ms, every acknowledged event stored and
  * turned into a conversion, and the processing keeping pace: conversions made per second, from the start
  * of the load until the last one, ≥ 2,000 too (else a sustained load would pile up unprocessed calls).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon, { type Request as CannonRequest } from 'autocannon';
 import { sql } from 'drizzle-orm';
@@ -78,9 +85,9 @@ async function load(url: string, prefix: string) {
   };
 }
 
-async function ceiling(databaseUrl: string) {
+async function ceiling(target: { DATABASE_URL: string } | { PGLITE_DIR: string }) {
   const child = spawn(process.execPath, [new URL('./webhooks-ceiling.ts', import.meta.url).pathname], {
-    env: { ...process.env, DATABASE_URL: databaseUrl },
+    env: { ...process.env, ...target },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -104,13 +111,47 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The service's own counts, from GET /metrics: events processed (by outcome) and pending. */
+async function countFromMetrics(base: string) {
+  const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+  const text = await res.text();
+  const sum = (name: string, outcome?: string) =>
+    text
+      .split('\n')
+      .filter(
+        (l) => l.startsWith(`${name}{`) && (outcome === undefined || l.includes(`outcome="${outcome}"`)),
+      )
+      .reduce((total, l) => total + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const pending = sum('closeloop_webhook_events_pending');
+  return {
+    events: sum('closeloop_webhook_events_total') + pending,
+    converted: sum('closeloop_webhook_events_total', 'conversion'),
+    pending,
+  };
+}
+
+async function ledgerCalls(database: Awaited<ReturnType<typeof openDatabase>>): Promise<number> {
+  const [row] = await database.query<{ n: number }>(
+    sql`select count(*)::int as n from conversions where source = 'call'`,
+  );
+  return Number(row!.n);
+}
+
 const row = (name: string, f: Awaited<ReturnType<typeof load>>) =>
   `${name.padEnd(30)} ${n(f.rate).padStart(7)}/s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   non-2xx ${n(f.non2xx)}   acknowledged ${n(f.acknowledged)}`;
 
-const { url: databaseUrl, drop } = await createPostgresDatabaseUrl();
+const kind = process.env.BENCH_DB === 'pglite' ? 'pglite' : 'postgres';
+const pgliteDir = kind === 'pglite' ? mkdtempSync(join(tmpdir(), 'closeloop-bench-webhooks-')) : '';
+const { url: databaseUrl, drop } =
+  kind === 'postgres' ? await createPostgresDatabaseUrl() : { url: '', drop: async () => {} };
+const openBenchDatabase = () =>
+  kind === 'postgres'
+    ? openDatabase({ kind: 'postgres', url: databaseUrl, max: 2 })
+    : openDatabase({ kind: 'pglite', dataDir: pgliteDir });
+const metricsToken = randomBytes(16).toString('hex');
 const key = newSecretKey();
 try {
-  const database = await openDatabase({ kind: 'postgres', url: databaseUrl, max: 2 });
+  let database = await openBenchDatabase();
   await addGoal(database, { name: 'Phone call' });
   const secrets = createSecrets(Buffer.from(key, 'hex'));
   const ctx = { database, customerId: 'default', now: () => new Date() };
@@ -119,9 +160,12 @@ try {
     secrets,
     input: { provider: 'calltrackingmetrics', name: 'Bench', goal: 'Phone call', secret, minDurationSec: 30 },
   });
+  // PGlite: one process owns the folder; the service takes it over.
+  if (kind === 'pglite') await database.close();
   const service = await startServe({
-    DATABASE_URL: databaseUrl,
+    ...(kind === 'postgres' ? { DATABASE_URL: databaseUrl } : { CLOSELOOP_DATA_DIR: pgliteDir }),
     CLOSELOOP_SECRET_KEY: key,
+    CLOSELOOP_METRICS_TOKEN: metricsToken,
     LOG_LEVEL: 'info',
   });
   let closeloop: Awaited<ReturnType<typeof load>>;
@@ -129,7 +173,9 @@ try {
   let converted = 0;
   let drainSeconds = 0;
   try {
-    console.log(`closeloop serve: ${connections} connections, ${seconds} s of signed CTM webhooks …`);
+    console.log(
+      `closeloop serve on ${kind}: ${connections} connections, ${seconds} s of signed CTM webhooks …`,
+    );
     const cpuBefore = cpuSeconds(service.child.pid!);
     closeloop = await load(`${service.base}/webhooks/calltrackingmetrics/${source.id}`, 'w');
     const cpu = cpuSeconds(service.child.pid!) - cpuBefore;
@@ -138,6 +184,7 @@ try {
       `closeloop serve used ${cpu.toFixed(1)} s of CPU during the ${seconds} s load: ${n((cpu * 1e6) / Math.max(1, closeloop.acknowledged))} µs per acknowledged webhook (receiving, processing and sending)`,
     );
     const count = async () => {
+      if (kind === 'pglite') return countFromMetrics(service.base);
       const [row] = await database.query<{ events: number; converted: number; pending: number }>(sql`
         select count(*)::int as events,
                count(*) filter (where outcome = 'conversion' and conversion_id is not null)::int as converted,
@@ -154,18 +201,29 @@ try {
       await new Promise((r) => setTimeout(r, 250));
     }
     drainSeconds = (Date.now() - drainStart) / 1000;
-    // Requests cut off when the load stopped may have been stored after the count above.
-    stored = (await count()).events;
-    const [ledger] = await database.query<{ n: number }>(
-      sql`select count(*)::int as n from conversions where source = 'call'`,
-    );
-    converted = Math.min(converted, Number(ledger!.n));
+    if (kind === 'postgres') {
+      // Requests cut off when the load stopped may have been stored after the count above.
+      stored = (await count()).events;
+      converted = Math.min(converted, await ledgerCalls(database));
+    }
   } finally {
     service.child.kill('SIGTERM');
     await service.exited;
   }
+  if (kind === 'pglite') {
+    // The folder is the bench's again: count in it.
+    database = await openBenchDatabase();
+    const [row] = await database.query<{ events: number; converted: number }>(sql`
+      select count(*)::int as events,
+             count(*) filter (where outcome = 'conversion' and conversion_id is not null)::int as converted
+        from webhook_events`);
+    stored = Number(row!.events);
+    converted = Math.min(Number(row!.converted), await ledgerCalls(database));
+  }
   console.log('ceiling: a minimal Hono handler, one INSERT per request, same load …');
-  const top = await ceiling(databaseUrl);
+  const top = await ceiling(
+    kind === 'postgres' ? { DATABASE_URL: databaseUrl } : { PGLITE_DIR: join(pgliteDir, 'ceiling') },
+  );
   await database.close();
 
   console.log('');
@@ -187,4 +245,5 @@ try {
   process.exitCode = pass ? 0 : 1;
 } finally {
   await drop();
+  if (pgliteDir) rmSync(pgliteDir, { recursive: true, force: true });
 }
