@@ -6,9 +6,13 @@
  *
  *   npm run bench:webhook-processing                 # 5,000 and 60,000 calls
  *   BENCH_CALLS=5000,20000 npm run bench:webhook-processing
+ *   BENCH_DB=pglite npm run bench:webhook-processing # the embedded database, in a folder
  *
  * Target: ≥ 2,000 calls/s at every N (the receiving target: processing must keep pace with it).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sampleDelivery } from '../../connectors/calltracking/calltrackingmetrics.fixture.ts';
 import { callAdapters } from '../../connectors/calltracking/index.ts';
 import type { ProviderRequest } from '../../connectors/calltracking/types.ts';
@@ -25,10 +29,19 @@ const sizes = (process.env.BENCH_CALLS ?? '5000,60000').split(',').map(Number);
 const target = 2000;
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 
+const kind = process.env.BENCH_DB === 'pglite' ? 'pglite' : 'postgres';
+
 async function measure(calls: number) {
-  const { url, drop } = await createPostgresDatabaseUrl();
+  const dir = kind === 'pglite' ? mkdtempSync(join(tmpdir(), 'closeloop-bench-processing-')) : '';
+  const { url, drop } =
+    kind === 'postgres'
+      ? await createPostgresDatabaseUrl()
+      : { url: '', drop: async () => rmSync(dir, { recursive: true, force: true }) };
   try {
-    const database = await openDatabase({ kind: 'postgres', url, max: 2 });
+    const database =
+      kind === 'postgres'
+        ? await openDatabase({ kind: 'postgres', url, max: 2 })
+        : await openDatabase({ kind: 'pglite', dataDir: dir });
     await addGoal(database, { name: 'Phone call' });
     const ctx = { database, customerId: 'default', now: () => new Date() };
     const source = await createWebhookSource({
@@ -83,6 +96,6 @@ for (const calls of sizes) {
 }
 const pass = results.every((r) => r.rate >= target && r.conversions === r.calls);
 console.log(
-  `${pass ? 'PASS' : 'FAIL'}: ${results.map((r) => `${n(r.rate)}/s at ${n(r.calls)}`).join(', ')} (target ≥ ${n(target)} calls/s at each, every call a conversion)`,
+  `${pass ? 'PASS' : 'FAIL'} (${kind}): ${results.map((r) => `${n(r.rate)}/s at ${n(r.calls)}`).join(', ')} (target ≥ ${n(target)} calls/s at each, every call a conversion)`,
 );
 process.exitCode = pass ? 0 : 1;
