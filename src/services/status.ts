@@ -5,7 +5,7 @@ import { ts } from '../db/sql.ts';
 import { goalReadyAt, maxConversionAgeMs } from '../domain/conversion-rules.ts';
 import { formatRelease, type HeldReason, heldReasons } from '../domain/held.ts';
 import { plural } from '../domain/plural.ts';
-import { isThrottlePause } from '../submit/pause-reason.ts';
+import { resumeCommand } from '../submit/pause-reason.ts';
 import type { ServiceContext } from './context.ts';
 
 /**
@@ -287,13 +287,11 @@ const pauseText = (
   until: Date,
   now: Date,
   hint = false,
-) =>
-  `account "${a.name}" paused until ${formatRelease(until, now)}: ${a.pauseReason ?? 'no reason recorded'}${
-    // An error's pause lasts 15 minutes unless lifted; a throttling pause ends by itself.
-    hint && !isThrottlePause(a.pauseReason)
-      ? ` (once fixed: closeloop accounts resume --account ${a.msAccountId})`
-      : ''
-  }`;
+) => {
+  // An error's pause lasts 15 minutes unless lifted; a throttling pause ends by itself (no command).
+  const resume = hint ? resumeCommand(a) : null;
+  return `account "${a.name}" paused until ${formatRelease(until, now)}: ${a.pauseReason ?? 'no reason recorded'}${resume ? ` (once fixed: ${resume})` : ''}`;
+};
 
 function goalStatus(goal: Goal, rows: GoalRows, account: Account | undefined, now: Date): GoalStatus {
   const stop = blocker(goal, account, now);

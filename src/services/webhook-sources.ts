@@ -65,6 +65,9 @@ export const webhookSourceInput = z.strictObject({
 export type WebhookSourceInput = z.input<typeof webhookSourceInput>;
 export const webhookSourcePatch = webhookSourceInput.omit({ provider: true }).partial();
 
+/** A source's secret token, for providers that cannot sign: 24 random bytes, URL-safe. */
+const newSourceToken = () => randomBytes(24).toString('base64url');
+
 /** A source as shown to users: no secret, no token (the URL with the token is shown by `endpoint`). */
 export function webhookSourceView(s: WebhookSource, goalName: string) {
   return {
@@ -188,7 +191,7 @@ export async function createWebhookSource({
         fields: i.fields ?? {},
         timeZone: i.timeZone ?? 'UTC',
         secretEnc: i.secret === undefined ? null : secrets.encrypt(i.secret),
-        tokenEnc: secrets.encrypt(randomBytes(24).toString('base64url')),
+        tokenEnc: secrets.encrypt(newSourceToken()),
         basicAuthEnc: i.basicAuth === undefined ? null : secrets.encrypt(i.basicAuth),
         accountRef: i.account ?? null,
         baseUrl: i.baseUrl ?? null,
@@ -272,7 +275,7 @@ export async function rotateWebhookToken({
     );
   const [row] = await ctx.database.db
     .update(webhookSources)
-    .set({ tokenEnc: secrets.encrypt(randomBytes(24).toString('base64url')) })
+    .set({ tokenEnc: secrets.encrypt(newSourceToken()) })
     .where(eq(webhookSources.id, source.id))
     .returning();
   return row!;

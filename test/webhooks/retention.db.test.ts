@@ -37,11 +37,15 @@ describe('webhook event retention', () => {
       providerCallId: callId,
     });
     await insertEvents(database, ['old1', 'old2', 'old3', 'edge', 'new', 'pending'].map(event));
+    // Each call was received a day before it was processed (the old ones in arrival order, as ids are).
     const processedAt = (callId: string, at: Date) =>
       database.query(sql`update webhook_events set state = 'processed', outcome = 'not_qualifying',
-        processed_at = ${at.toISOString()}::timestamptz where provider_call_id = ${callId}`);
+        processed_at = ${at.toISOString()}::timestamptz,
+        received_at = ${new Date(Math.min(at.getTime() - day, clock.now().getTime())).toISOString()}::timestamptz
+        where provider_call_id = ${callId}`);
     const cut = clock.now().getTime() - webhookEventRetentionMs;
-    for (const id of ['old1', 'old2', 'old3']) await processedAt(id, new Date(cut - 3 * day));
+    for (const [i, id] of ['old1', 'old2', 'old3'].entries())
+      await processedAt(id, new Date(cut - (5 - i) * day));
     await processedAt('edge', new Date(cut + 1000));
     await processedAt('new', clock.now());
     // 'pending' was received long ago and is still waiting: it stays whatever its age.

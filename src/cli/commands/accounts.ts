@@ -1,5 +1,5 @@
 import type { AccountView } from '../../services/accounts.ts';
-import { isThrottlePause } from '../../submit/pause-reason.ts';
+import { resumeCommand } from '../../submit/pause-reason.ts';
 import { CliError } from '../cli-error.ts';
 import type { Command } from '../command.ts';
 import { secretFromEnv } from '../env-secret.ts';
@@ -237,8 +237,8 @@ function notes(a: AccountView): string[] {
   if (a.pausedUntil) {
     out.push(`Paused until ${a.pausedUntil}${a.pauseReason ? `: ${a.pauseReason}` : ''}`);
     // A throttling pause ends within about a minute; an error's pause lasts 15 and the user may fix it.
-    if (!isThrottlePause(a.pauseReason))
-      out.push(`Fixed it? Lift the pause now: closeloop accounts resume --account ${a.msAccountId}`);
+    const resume = resumeCommand(a);
+    if (resume) out.push(`Fixed it? Lift the pause now: ${resume}`);
   }
   return out;
 }

@@ -2,7 +2,7 @@ import type { Config } from '../../config.ts';
 import { formatRelease } from '../../domain/held.ts';
 import { conversionStates } from '../../domain/ledger-states.ts';
 import type { AccountStatus, DatabaseDescription, GoalStatus, StatusView } from '../../services/status.ts';
-import { isThrottlePause } from '../../submit/pause-reason.ts';
+import { resumeCommand } from '../../submit/pause-reason.ts';
 import type { Command } from '../command.ts';
 
 export const statusCommand: Command = {
@@ -88,10 +88,8 @@ function accountLines(a: AccountStatus, now: Date): string[] {
   );
   if (a.pausedUntil) {
     out.push(`  paused       until ${formatRelease(new Date(a.pausedUntil), now)}: ${a.pauseReason ?? ''}`);
-    if (!isThrottlePause(a.pauseReason))
-      out.push(
-        `               fixed it? lift the pause now: closeloop accounts resume --account ${a.msAccountId}`,
-      );
+    const resume = resumeCommand(a);
+    if (resume) out.push(`               fixed it? lift the pause now: ${resume}`);
   }
   if (a.goals.length === 0) out.push('  no goals');
   for (const g of a.goals) out.push(...goalLines(g, now));

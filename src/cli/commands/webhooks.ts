@@ -115,9 +115,7 @@ See docs/call-tracking.md.`,
       return withDatabase(async (ctx, config) => {
         const secrets = createSecrets(loadSecretKey(config));
         const source = await service.createWebhookSource({ ctx, secrets, input });
-        const publicUrl = String(
-          values['public-url'] ?? process.env.CLOSELOOP_PUBLIC_URL ?? `http://localhost:${config.port}`,
-        );
+        const publicUrl = publicUrlOf(values, config.port);
         const endpoint = service.webhookEndpoint(source, secrets, publicUrl);
         if (values.json) {
           console.log(JSON.stringify(endpoint));
@@ -171,9 +169,7 @@ See docs/call-tracking.md.`,
         const source = values.rotate
           ? await service.rotateWebhookToken({ ctx, secrets, idOrName: target })
           : (await service.getWebhookSource({ ctx, idOrName: target })).source;
-        const publicUrl = String(
-          values['public-url'] ?? process.env.CLOSELOOP_PUBLIC_URL ?? `http://localhost:${config.port}`,
-        );
+        const publicUrl = publicUrlOf(values, config.port);
         const endpoint = service.webhookEndpoint(source, secrets, publicUrl);
         if (values.json) console.log(JSON.stringify(endpoint));
         else if (endpoint.url === null)
@@ -226,6 +222,11 @@ See docs/call-tracking.md.`,
     throw new CliError(`Unknown webhooks subcommand ${sub ? `"${sub}"` : '(none)'}.\n\nUsage: ${usage}`);
   },
 };
+
+/** Where providers reach closeloop, for printed URLs: --public-url, CLOSELOOP_PUBLIC_URL, else localhost. */
+function publicUrlOf(values: Record<string, unknown>, port: number): string {
+  return String(values['public-url'] ?? process.env.CLOSELOOP_PUBLIC_URL ?? `http://localhost:${port}`);
+}
 
 function seconds(option: string, value: unknown, key: string) {
   if (value === undefined) return {};
