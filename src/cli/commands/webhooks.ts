@@ -135,7 +135,7 @@ See docs/call-tracking.md.`,
         console.log(
           adapter.auth === 'ctm-signature'
             ? 'In CallTrackingMetrics: Settings → Integrations → Webhooks → new webhook, this URL, trigger at the end of the call. It is signed with the account secret; unsigned requests are refused.'
-            : 'The URL carries the source’s secret token: treat it like a password (closeloop webhooks url NAME --rotate replaces it).',
+            : `The URL carries the source’s secret token: treat it like a password (closeloop webhooks url "${source.name}" --rotate replaces it).`,
         );
         return 0;
       });
